@@ -1,0 +1,1 @@
+"""The dataops Pulumi program: one ComponentResource per layer, composed by ``platform``."""

@@ -1,0 +1,46 @@
+"""Read this stack's ``dataops:*`` config from the Pulumi runtime into a :class:`StackConfig`.
+
+The same function serves ``pulumi up`` (the CLI hands config to the program) and the
+offline engine (which sets config through ``pulumi.runtime.set_all_config``), so both
+validate exactly the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from components.config import PROJECT, SECRET_KEYS, StackConfig, load_stack_config
+
+
+def stack_file_name() -> str:
+    return f"Pulumi.{pulumi.get_stack()}.yaml"
+
+
+def _all_config() -> dict[str, Any]:
+    merged: dict[str, Any] = dict(runtime_config.get_config_env())
+    merged.update(runtime_config.CONFIG.get())
+    return merged
+
+
+def _secret_keys() -> set[str]:
+    keys = set(runtime_config.get_config_secret_keys_env())
+    keys.update(k for k in _all_config() if runtime_config.is_config_secret(k))
+    return keys
+
+
+def read_stack_config() -> StackConfig:
+    """Validate the stack's config; raises ``ConfigError`` before any resource exists."""
+    prefix = f"{PROJECT}:"
+    values = {k[len(prefix) :]: v for k, v in _all_config().items() if k.startswith(prefix)}
+    secure = frozenset(k[len(prefix) :] for k in _secret_keys() if k.startswith(prefix))
+    return load_stack_config(values, stack_file_name(), secure)
+
+
+def read_secret(key: str) -> pulumi.Output[str] | None:
+    """A secret config value as ``Output.secret`` (``None`` when the stack does not set it)."""
+    if key not in SECRET_KEYS:
+        raise KeyError(f"{key!r} is not a declared secret key")
+    return pulumi.Config(PROJECT).get_secret(key)

@@ -1,0 +1,1 @@
+"""Operator CLI and offline engine for the dataops Pulumi program."""

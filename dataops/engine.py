@@ -1,0 +1,222 @@
+"""The offline engine: run the real program under Pulumi mocks and record its desired state.
+
+This is what ``python -m dataops plan`` prints and what the tests assert on. It is
+desired state, not a cloud preview: no provider is asked what exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.stack import Stack, wait_for_rpcs
+
+from components.config import PROJECT, StackConfig, load_stack_config
+from dataops.mocks import DataopsMocks, Recording, RecordingMonitor, Registration
+from dataops.stackfile import StackFile, read_stack_file
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class DuplicateResourceError(Exception):
+    """Two resources share (type, name, parent): the real engine would reject the URN."""
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    inputs: dict[str, Any]
+    dependencies: tuple[str, ...]
+    provider: str | None
+    protect: bool
+
+    @classmethod
+    def from_registration(cls, registration: Registration) -> PlannedResource:
+        return cls(
+            urn=registration.urn,
+            type=registration.type,
+            name=registration.name,
+            parent=registration.parent,
+            inputs=registration.inputs,
+            dependencies=registration.dependencies,
+            provider=registration.provider,
+            protect=registration.protect,
+        )
+
+    @property
+    def is_component(self) -> bool:
+        return not self.type.startswith("pulumi:providers:") and self.type.startswith("dataops:")
+
+
+@dataclass
+class Plan:
+    """The desired state of one stack."""
+
+    stack: str
+    config: StackConfig
+    resources: list[PlannedResource]
+    outputs: dict[str, Any]
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ queries
+
+    def of_type(self, type_token: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def get(self, type_token: str, name: str) -> PlannedResource:
+        matches = [r for r in self.resources if r.type == type_token and r.name == name]
+        if len(matches) != 1:
+            names = sorted(r.name for r in self.of_type(type_token))
+            raise KeyError(f"{len(matches)} resources {type_token} named {name!r}; have {names}")
+        return matches[0]
+
+    def by_urn(self, urn: str) -> PlannedResource:
+        for resource in self.resources:
+            if resource.urn == urn:
+                return resource
+        raise KeyError(urn)
+
+    def children(self, parent_urn: str | None) -> Iterator[PlannedResource]:
+        return (r for r in self.resources if r.parent == parent_urn)
+
+    def ancestors(self, resource: PlannedResource) -> Iterator[PlannedResource]:
+        current = resource
+        while current.parent:
+            try:
+                current = self.by_urn(current.parent)
+            except KeyError:
+                return
+            yield current
+
+    # ------------------------------------------------------------------ output
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "resources": [
+                {
+                    "urn": r.urn,
+                    "type": r.type,
+                    "name": r.name,
+                    "parent": r.parent,
+                    "inputs": r.inputs,
+                    "dependencies": list(r.dependencies),
+                    "provider": r.provider,
+                    "protect": r.protect,
+                }
+                for r in self.resources
+            ],
+            "outputs": self.outputs,
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, sort_keys=False, ensure_ascii=False)
+
+
+def check_unique_identity(resources: list[PlannedResource]) -> None:
+    """Mocks accept duplicate URNs; the real engine refuses them, so a plan must too."""
+    seen: dict[tuple[str, str, str | None], PlannedResource] = {}
+    for resource in resources:
+        key = (resource.type, resource.name, resource.parent)
+        if key in seen:
+            raise DuplicateResourceError(
+                f"two resources of type {resource.type} are named {resource.name!r} "
+                f"under {resource.parent or 'the stack'}"
+            )
+        seen[key] = resource
+
+
+def validate_stack(stack_file: StackFile) -> StackConfig:
+    """Config only: raises ``ConfigError`` with the one-line message."""
+    return load_stack_config(
+        stack_file.dataops_values(), stack_file.file_name, stack_file.dataops_secure_keys()
+    )
+
+
+def render_stack_file(stack_file: StackFile) -> Plan:
+    """Run the program for one stack file under fresh mocks and return its plan."""
+    # Validate before the runtime starts, so a bad config registers nothing at all.
+    stack_config = validate_stack(stack_file)
+
+    recording = Recording()
+    config, secret_keys = stack_file.pulumi_config()
+    # Pulumi keeps its runtime state (root stack, settings, config) in context variables;
+    # a fresh context per render is what makes every render start from nothing.
+    contextvars.Context().run(_run_program, stack_file.stack, recording, config, secret_keys)
+
+    resources = [PlannedResource.from_registration(r) for r in recording.resources]
+    check_unique_identity(resources)
+    return Plan(
+        stack=stack_file.stack,
+        config=stack_config,
+        resources=resources,
+        outputs=recording.outputs,
+        invokes=recording.invokes,
+    )
+
+
+def _run_program(
+    stack: str, recording: Recording, config: dict[str, str], secret_keys: list[str]
+) -> None:
+    """Run ``define_stack`` under mocks on a private event loop and record everything."""
+    from components import program  # imported late: the program imports the Pulumi SDKs
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        mocks = DataopsMocks(recording)
+        monitor = RecordingMonitor(mocks, recording)
+        # set_mocks registers the root Stack itself (so run_in_stack must not be used: it
+        # would try to create a second root). preview=False: applies run, as in `up`.
+        pulumi.runtime.set_mocks(
+            mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+        )
+        pulumi.runtime.set_all_config(config, secret_keys)
+        program.define_stack()
+        loop.run_until_complete(wait_for_rpcs())
+        # The mock root stack registered its (empty) outputs when it was created; register
+        # them again now that the program has exported, so the monitor records them as
+        # the engine would receive them (serialized, secrets marked).
+        root = get_root_resource()
+        if isinstance(root, Stack):
+            root._outputs_registered = False
+            root._finish()
+            loop.run_until_complete(wait_for_rpcs())
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def render_stack(stack: str, root: Path = PROJECT_ROOT) -> Plan:
+    return render_stack_file(read_stack_file(root, stack))
+
+
+def plan_summary(plan: Plan) -> dict[str, Any]:
+    """Counts by type, for the one-line summary under a tree."""
+    counts: dict[str, int] = {}
+    for resource in plan.resources:
+        counts[resource.type] = counts.get(resource.type, 0) + 1
+    return {"stack": plan.stack, "resources": len(plan.resources), "by_type": counts}
+
+
+__all__ = [
+    "DuplicateResourceError",
+    "Plan",
+    "PlannedResource",
+    "asdict",
+    "check_unique_identity",
+    "plan_summary",
+    "render_stack",
+    "render_stack_file",
+    "validate_stack",
+]
