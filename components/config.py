@@ -17,7 +17,7 @@ import difflib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -93,6 +93,8 @@ def _azure_location(value: str) -> str:
 
 
 def _group_name(value: str) -> str:
+    if "@" in value:
+        raise ValueError(f"{value!r} is a user; grants and owners name groups, never users")
     if not _GROUP_NAME.match(value):
         raise ValueError(f"{value!r} is not a group name (letters, digits, space, '.', '_', '-')")
     return value
@@ -129,8 +131,8 @@ _QUARTZ_FIELDS: tuple[tuple[str, int, int], ...] = (
     ("day-of-week", 1, 7),
     ("year", 1970, 2199),
 )
-_MONTHS = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
-_DAYS = "SUN MON TUE WED THU FRI SAT".split()
+_MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+_DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
 
 
 def _quartz_atom(atom: str, field: str, low: int, high: int) -> bool:
@@ -176,6 +178,53 @@ def _quartz_cron(value: str) -> str:
     return value
 
 
+def _format(pattern: str, description: str) -> AfterValidator:
+    """A validator for a string format, whose error says what the format is."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{value!r} is not {description}")
+        return value
+
+    return AfterValidator(check)
+
+
+StorageAccountName = Annotated[
+    str, _format(r"[a-z0-9]{3,24}", "a storage account name (3-24 lower-case letters and digits)")
+]
+KeyVaultName = Annotated[
+    str,
+    _format(
+        r"[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]",
+        "a Key Vault name (3-24 letters, digits and '-', starting with a letter)",
+    ),
+]
+WorkspaceName = Annotated[
+    str,
+    _format(
+        r"[A-Za-z0-9][A-Za-z0-9_-]{2,63}", "a workspace name (3-64 letters, digits, '_' and '-')"
+    ),
+]
+AbfssUrl = Annotated[
+    str,
+    _format(
+        r"abfss://[^@/]+@[^/]+/.*",
+        "an ADLS URL (abfss://<container>@<account>.dfs.core.windows.net/<path>)",
+    ),
+]
+AzureDevopsOrganizationUrl = Annotated[
+    str,
+    _format(
+        r"https://dev\.azure\.com/[A-Za-z0-9._-]+/?",
+        "an Azure DevOps organization URL (https://dev.azure.com/<organization>)",
+    ),
+]
+GitRemoteUrl = Annotated[
+    str,
+    _format(r"(https://|ssh://|git@)\S+", "a git remote URL (https://, ssh:// or git@)"),
+]
+
 Email = Annotated[str, AfterValidator(_email)]
 UcIdentifier = Annotated[str, AfterValidator(_uc_identifier)]
 Guid = Annotated[str, AfterValidator(_guid)]
@@ -187,7 +236,7 @@ WorkspacePath = Annotated[str, AfterValidator(_workspace_path)]
 QuartzCron = Annotated[str, AfterValidator(_quartz_cron)]
 
 
-class Tier(str, Enum):
+class Tier(StrEnum):
     """The environment tier; it sets defaults and which governance rules are mandatory."""
 
     DEV = "dev"
@@ -207,7 +256,7 @@ class _Model(BaseModel):
     )
 
 
-class _AtPath(ValueError):
+class _PathError(ValueError):
     """A cross-field error that knows its exact key path below the model it was raised in."""
 
     def __init__(self, path: tuple[str | int, ...], message: str) -> None:
@@ -219,7 +268,7 @@ def _require_unique(values: Sequence[str], what: str) -> None:
     seen: set[str] = set()
     for index, value in enumerate(values):
         if value in seen:
-            raise _AtPath((_camel(what), index), f"{value!r} is listed twice")
+            raise _PathError((_camel(what), index), f"{value!r} is listed twice")
         seen.add(value)
 
 
@@ -228,7 +277,7 @@ def _check_grant_groups(
 ) -> None:
     for index, grant in enumerate(grants):
         if grant.group not in groups:
-            raise _AtPath(
+            raise _PathError(
                 (*path, index, "group"),
                 f"{grant.group!r} is not one of identity.groups {sorted(groups)}; "
                 "grants go to groups, never to users",
@@ -241,18 +290,21 @@ def _check_subnets(network: NetworkConfig) -> None:
     try:
         space = ipaddress.ip_network(network.address_space)
     except ValueError as exc:
-        raise _AtPath(("azure", "network", "addressSpace"), str(exc)) from None
+        raise _PathError(("azure", "network", "addressSpace"), str(exc)) from None
     subnets = []
-    for key, value in (("publicSubnet", network.public_subnet), ("privateSubnet", network.private_subnet)):
+    for key, value in (
+        ("publicSubnet", network.public_subnet),
+        ("privateSubnet", network.private_subnet),
+    ):
         try:
             subnet = ipaddress.ip_network(value)
         except ValueError as exc:
-            raise _AtPath(("azure", "network", key), str(exc)) from None
+            raise _PathError(("azure", "network", key), str(exc)) from None
         if not subnet.subnet_of(space):  # type: ignore[arg-type]
-            raise _AtPath(("azure", "network", key), f"{value} is not inside {space}")
+            raise _PathError(("azure", "network", key), f"{value} is not inside {space}")
         subnets.append(subnet)
     if subnets[0].overlaps(subnets[1]):
-        raise _AtPath(("azure", "network", "privateSubnet"), "overlaps publicSubnet")
+        raise _PathError(("azure", "network", "privateSubnet"), "overlaps publicSubnet")
 
 
 def _camel(name: str) -> str:
@@ -262,25 +314,41 @@ def _camel(name: str) -> str:
 # --------------------------------------------------------------------------- sections
 
 
+def _doc(default: Any, description: str, **constraints: Any) -> Any:
+    """A field with its default and the description the config reference prints."""
+    return Field(default=default, description=description, **constraints)
+
+
+def _required(description: str, **constraints: Any) -> Any:
+    return Field(description=description, **constraints)
+
+
 class NetworkConfig(_Model):
     """Where the workspace's clusters live: Databricks-managed VNet, or VNet injection."""
 
-    mode: Literal["managed", "injected"] = "managed"
-    address_space: str = "10.20.0.0/16"
-    public_subnet: str = "10.20.1.0/24"
-    private_subnet: str = "10.20.2.0/24"
+    mode: Literal["managed", "injected"] = _doc(
+        "managed", "managed: Databricks' own VNet; injected: a VNet this stack creates"
+    )
+    address_space: str = _doc("10.20.0.0/16", "VNet address space (injected mode)")
+    public_subnet: str = _doc("10.20.1.0/24", "Host (public) subnet, delegated to Databricks")
+    private_subnet: str = _doc(
+        "10.20.2.0/24", "Container (private) subnet, delegated to Databricks"
+    )
 
 
 class StorageConfig(_Model):
-    account_name: str | None = Field(
-        default=None,
-        description="Storage account name; default st<prefix><stack>",
-        pattern=r"^[a-z0-9]{3,24}$",
+    """The ADLS Gen2 account that holds the data zones and the catalogs' managed storage."""
+
+    account_name: StorageAccountName | None = _doc(
+        None, "Storage account name (globally unique); default st<namePrefix><stack>"
     )
-    sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS"] = (
-        "Standard_LRS"
+    sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS"] = _doc(
+        "Standard_LRS", "Replication: ZRS or GRS for prod data"
     )
-    zones: tuple[UcIdentifier, ...] = ("landing", "bronze", "silver", "gold")
+    zones: tuple[UcIdentifier, ...] = _doc(
+        ("landing", "bronze", "silver", "gold"),
+        "Data zones: one private container and one external location each",
+    )
 
     @model_validator(mode="after")
     def _zones_unique(self) -> StorageConfig:
@@ -289,54 +357,78 @@ class StorageConfig(_Model):
 
 
 class KeyVaultConfig(_Model):
-    name: str | None = Field(default=None, pattern=r"^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
-    purge_protection: bool | None = None
-    soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
+    name: KeyVaultName | None = _doc(
+        None, "Key Vault name (globally unique); default kv-<namePrefix>-<stack>"
+    )
+    purge_protection: bool | None = _doc(
+        None, "Purge protection (irreversible once on); default on in prod, off elsewhere"
+    )
+    soft_delete_retention_days: int = _doc(
+        90, "Days a deleted vault or secret can be recovered", ge=7, le=90
+    )
 
 
 class WorkspaceConfig(_Model):
-    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$")
-    sku: Literal["premium", "standard", "trial"] = "premium"
-    no_public_ip: bool = True
-    managed_resource_group_name: str | None = None
+    name: WorkspaceName | None = _doc(None, "Workspace name; default dbw-<namePrefix>-<stack>")
+    sku: Literal["premium", "standard", "trial"] = _doc(
+        "premium", "Pricing tier; Unity Catalog governance needs premium (enforced in prod)"
+    )
+    no_public_ip: bool = _doc(True, "Secure cluster connectivity: cluster nodes get no public IP")
+    managed_resource_group_name: str | None = _doc(
+        None, "Databricks-managed resource group; default rg-<namePrefix>-<stack>-dbw-managed"
+    )
 
 
 class AzureConfig(_Model):
-    location: AzureLocation
-    subscription_id: Guid
-    tenant_id: Guid
-    name_prefix: NamePrefix
-    resource_group_name: str | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
-    network: NetworkConfig = NetworkConfig()
-    storage: StorageConfig = StorageConfig()
-    key_vault: KeyVaultConfig = KeyVaultConfig()
-    workspace: WorkspaceConfig = WorkspaceConfig()
+    location: AzureLocation = _required("Azure region of every resource, e.g. westeurope")
+    subscription_id: Guid = _required("Subscription the stack deploys into")
+    tenant_id: Guid = _required("Entra ID tenant of the subscription and the Databricks account")
+    name_prefix: NamePrefix = _required(
+        "2-12 lower-case letters and digits that start every resource name"
+    )
+    resource_group_name: str | None = _doc(None, "Resource group; default rg-<namePrefix>-<stack>")
+    tags: dict[str, str] = _doc({}, "Tags on every resource, on top of project/environment/stack")
+    network: NetworkConfig = _doc(NetworkConfig(), "Workspace networking")
+    storage: StorageConfig = _doc(StorageConfig(), "ADLS Gen2 storage")
+    key_vault: KeyVaultConfig = _doc(
+        KeyVaultConfig(), "Key Vault (RBAC) for the platform's secrets"
+    )
+    workspace: WorkspaceConfig = _doc(WorkspaceConfig(), "The Databricks workspace")
 
 
 class DatabricksConfig(_Model):
-    """The Databricks account (one per Azure AD tenant) that owns Unity Catalog and identities."""
+    """The Databricks account (one per Entra ID tenant) that owns Unity Catalog and identities."""
 
-    account_id: Guid
-    account_host: str = "https://accounts.azuredatabricks.net"
+    account_id: Guid = _required("Databricks account id (account console, top right)")
+    account_host: str = _doc(
+        "https://accounts.azuredatabricks.net", "Account API host (Azure commercial cloud)"
+    )
 
 
 class MetastoreConfig(_Model):
-    mode: Literal["reuse", "create"] = "reuse"
-    id: Guid | None = None
-    name: str | None = None
-    region: AzureLocation | None = None
-    storage_root: str | None = Field(default=None, pattern=r"^abfss://[^@/]+@[^/]+/.*$")
-    owner: GroupName | None = None
+    mode: Literal["reuse", "create"] = _doc(
+        "reuse", "reuse the region's metastore by id, or create it (exactly one stack may)"
+    )
+    id: Guid | None = _doc(None, "Id of the metastore to reuse (mode reuse)")
+    name: str | None = _doc(None, "Name of the metastore to create (mode create)")
+    region: AzureLocation | None = _doc(
+        None, "Region of a created metastore; default azure.location"
+    )
+    storage_root: AbfssUrl | None = _doc(
+        None, "Metastore-level managed storage; default none (catalogs bring their own)"
+    )
+    owner: GroupName | None = _doc(None, "Group that owns a created metastore")
 
     @model_validator(mode="after")
     def _mode_fields(self) -> MetastoreConfig:
         if self.mode == "reuse" and not self.id:
-            raise ValueError("a reused metastore needs 'id' (the existing metastore's id)")
+            raise _PathError(("id",), "a reused metastore needs the existing metastore's id")
         if self.mode == "create" and self.id:
-            raise ValueError("'id' is for mode reuse; a created metastore gets its id from Databricks")
+            raise _PathError(
+                ("id",), "is for mode reuse; a created metastore gets its id from Databricks"
+            )
         if self.mode == "create" and not self.name:
-            raise ValueError("a created metastore needs 'name'")
+            raise _PathError(("name",), "a created metastore needs a name")
         return self
 
 
@@ -366,25 +458,24 @@ Privilege = Literal[
 
 
 class GrantConfig(_Model):
-    group: GroupName
-    privileges: tuple[Privilege, ...] = Field(min_length=1)
+    group: GroupName = _required("A group of identity.groups (never a user)")
+    privileges: tuple[Privilege, ...] = _required("Unity Catalog privileges", min_length=1)
 
 
 class SchemaConfig(_Model):
-    name: UcIdentifier
-    comment: str | None = None
-    grants: tuple[GrantConfig, ...] = ()
+    name: UcIdentifier = _required("Schema name")
+    comment: str | None = _doc(None, "Schema comment")
+    grants: tuple[GrantConfig, ...] = _doc((), "Grants on the schema, by group")
 
 
 class CatalogConfig(_Model):
-    name: UcIdentifier
-    comment: str | None = None
-    schemas: tuple[SchemaConfig, ...] = (
-        SchemaConfig(name="bronze"),
-        SchemaConfig(name="silver"),
-        SchemaConfig(name="gold"),
+    name: UcIdentifier = _required("Catalog name, e.g. the environment's: dev, staging, prod")
+    comment: str | None = _doc(None, "Catalog comment")
+    schemas: tuple[SchemaConfig, ...] = _doc(
+        (SchemaConfig(name="bronze"), SchemaConfig(name="silver"), SchemaConfig(name="gold")),
+        "Schemas in the catalog",
     )
-    grants: tuple[GrantConfig, ...] = ()
+    grants: tuple[GrantConfig, ...] = _doc((), "Grants on the catalog, by group")
 
     @model_validator(mode="after")
     def _schemas_unique(self) -> CatalogConfig:
@@ -393,33 +484,37 @@ class CatalogConfig(_Model):
 
 
 class UnityCatalogConfig(_Model):
-    metastore: MetastoreConfig
-    catalogs: tuple[CatalogConfig, ...] = Field(min_length=1)
-    default_catalog: UcIdentifier | None = None
-    external_location_grants: tuple[GrantConfig, ...] = ()
+    metastore: MetastoreConfig = _required("The region's metastore: reuse or create")
+    catalogs: tuple[CatalogConfig, ...] = _required(
+        "The environment's catalogs, bound to this workspace only", min_length=1
+    )
+    default_catalog: UcIdentifier | None = _doc(None, "Workspace default catalog (one of catalogs)")
+    external_location_grants: tuple[GrantConfig, ...] = _doc(
+        (), "Grants on every zone's external location, by group"
+    )
 
     @model_validator(mode="after")
     def _catalogs(self) -> UnityCatalogConfig:
         names = [c.name for c in self.catalogs]
         _require_unique(names, "catalogs")
         if self.default_catalog and self.default_catalog not in names:
-            raise ValueError(
-                f"defaultCatalog {self.default_catalog!r} is not one of the catalogs {names}"
+            raise _PathError(
+                ("defaultCatalog",), f"{self.default_catalog!r} is not one of the catalogs {names}"
             )
         return self
 
 
 class Entitlements(_Model):
-    workspace_access: bool = True
-    databricks_sql_access: bool = False
-    allow_cluster_create: bool = False
+    workspace_access: bool = _doc(True, "May use the workspace")
+    databricks_sql_access: bool = _doc(False, "May use Databricks SQL")
+    allow_cluster_create: bool = _doc(False, "May create clusters (unrestricted)")
 
 
 class GroupConfig(_Model):
-    name: GroupName
-    members: tuple[Email, ...] = ()
-    workspace_role: Literal["ADMIN", "USER"] = "USER"
-    entitlements: Entitlements = Entitlements()
+    name: GroupName = _required("Account-level group name")
+    members: tuple[Email, ...] = _doc((), "Emails of identity.users in the group")
+    workspace_role: Literal["ADMIN", "USER"] = _doc("USER", "Permission on this workspace")
+    entitlements: Entitlements = _doc(Entitlements(), "Workspace entitlements of the group")
 
     @model_validator(mode="after")
     def _members_unique(self) -> GroupConfig:
@@ -428,27 +523,26 @@ class GroupConfig(_Model):
 
 
 class UserConfig(_Model):
-    email: Email
-    display_name: str
+    email: Email = _required("User name in Databricks (the Entra ID sign-in email)")
+    display_name: str = _required("Display name")
 
 
 class ServicePrincipalConfig(_Model):
-    display_name: str
-    client_secret: bool = Field(
-        default=False,
-        description="Generate an OAuth secret (kept in Key Vault). Off: OIDC federation only.",
+    display_name: str = _required("Display name of the service principal")
+    client_secret: bool = _doc(
+        False, "Generate an OAuth secret (kept in Key Vault); off: OIDC federation only"
     )
 
 
 class ServicePrincipalsConfig(_Model):
-    deployer: ServicePrincipalConfig
-    job_runner: ServicePrincipalConfig
+    deployer: ServicePrincipalConfig = _required("CI's identity: runs pulumi up for this stack")
+    job_runner: ServicePrincipalConfig = _required("Jobs run as this principal (staging, prod)")
 
 
 class IdentityConfig(_Model):
-    groups: tuple[GroupConfig, ...] = Field(min_length=1)
-    users: tuple[UserConfig, ...] = ()
-    service_principals: ServicePrincipalsConfig
+    groups: tuple[GroupConfig, ...] = _required("Account groups; grants name these", min_length=1)
+    users: tuple[UserConfig, ...] = _doc((), "Account users (members of groups)")
+    service_principals: ServicePrincipalsConfig = _required("This environment's machine identities")
 
     @model_validator(mode="after")
     def _consistent(self) -> IdentityConfig:
@@ -458,9 +552,10 @@ class IdentityConfig(_Model):
         for gi, group in enumerate(self.groups):
             for mi, member in enumerate(group.members):
                 if member not in known:
-                    raise _AtPath(
+                    raise _PathError(
                         ("groups", gi, "members", mi),
-                        f"{member!r} is not one of identity.users; add it there with its displayName",
+                        f"{member!r} is not one of identity.users; "
+                        "add it there with its displayName",
                     )
         return self
 
@@ -469,122 +564,142 @@ class IdentityConfig(_Model):
 
 
 class BranchProtectionConfig(_Model):
-    required_approvals: int = Field(default=1, ge=0, le=6)
-    required_checks: tuple[str, ...] = ()
-    dismiss_stale_reviews: bool = True
-    require_code_owner_reviews: bool = True
-    require_linear_history: bool = True
-    enforce_admins: bool = True
+    required_approvals: int = _doc(1, "Approving reviews a pull request needs", ge=0, le=6)
+    required_checks: tuple[str, ...] = _doc((), "Status checks that must pass (job names)")
+    dismiss_stale_reviews: bool = _doc(True, "A new push dismisses earlier approvals")
+    require_code_owner_reviews: bool = _doc(True, "CODEOWNERS must approve their paths")
+    require_linear_history: bool = _doc(True, "No merge commits")
+    enforce_admins: bool = _doc(True, "Rules apply to administrators too")
 
 
 class GithubConfig(_Model):
-    owner: GithubName
-    repository: GithubName
-    manage_repository: bool = Field(
-        default=False,
-        description="This stack creates and owns the repository; exactly one stack sets it.",
+    owner: GithubName = _required("GitHub organization or user")
+    repository: GithubName = _required("Repository name")
+    manage_repository: bool = _doc(
+        False, "This stack creates and protects the repository; exactly one stack sets it"
     )
-    visibility: Literal["private", "internal", "public"] = "private"
-    description: str = "Governed Azure Databricks platform and its job code"
-    main_protection: BranchProtectionConfig = BranchProtectionConfig(required_approvals=2)
-    develop_protection: BranchProtectionConfig = BranchProtectionConfig(
-        required_approvals=1, require_code_owner_reviews=False, require_linear_history=False
+    visibility: Literal["private", "internal", "public"] = _doc("private", "Repository visibility")
+    description: str = _doc(
+        "Governed Azure Databricks platform and its job code", "Repository description"
     )
-    environment_reviewers: tuple[GithubName, ...] = ()
-    code_owners: tuple[str, ...] = ()
+    main_protection: BranchProtectionConfig = _doc(
+        BranchProtectionConfig(required_approvals=2), "Rules on main (production)"
+    )
+    develop_protection: BranchProtectionConfig = _doc(
+        BranchProtectionConfig(
+            required_approvals=1, require_code_owner_reviews=False, require_linear_history=False
+        ),
+        "Rules on develop (integration)",
+    )
+    environment_reviewers: tuple[GithubName, ...] = _doc(
+        (), "GitHub users who approve deployments to this stack's environment"
+    )
+    code_owners: tuple[str, ...] = _doc((), "Owners written to CODEOWNERS, e.g. @org/team")
 
 
 class AzureDevopsConfig(_Model):
-    organization_url: str = Field(pattern=r"^https://dev\.azure\.com/[A-Za-z0-9._-]+/?$")
-    project: str
-    repository: str
-    manage_project: bool = False
-    minimum_reviewers: int = Field(default=2, ge=0, le=10)
+    organization_url: AzureDevopsOrganizationUrl = _required("https://dev.azure.com/<organization>")
+    project: str = _required("Azure DevOps project")
+    repository: str = _required("Azure Repos repository")
+    manage_project: bool = _doc(
+        False, "This stack creates the project, repository and policies; exactly one stack sets it"
+    )
+    minimum_reviewers: int = _doc(2, "Reviewers a pull request to main needs", ge=0, le=10)
 
 
 class SourceControlConfig(_Model):
-    provider: Literal["github", "azuredevops"] = "github"
-    github: GithubConfig | None = None
-    azure_devops: AzureDevopsConfig | None = None
-    develop_branch: str = "develop"
-    main_branch: str = "main"
+    provider: Literal["github", "azuredevops"] = _doc("github", "Where the code lives")
+    github: GithubConfig | None = _doc(None, "GitHub settings (provider github)")
+    azure_devops: AzureDevopsConfig | None = _doc(
+        None, "Azure DevOps settings (provider azuredevops)"
+    )
+    develop_branch: str = _doc("develop", "Integration branch; developers' Git folders follow it")
+    main_branch: str = _doc("main", "Production branch; the production Git folder follows it")
 
     @model_validator(mode="after")
     def _provider_section(self) -> SourceControlConfig:
         if self.provider == "github" and self.github is None:
-            raise ValueError("provider github needs the 'github' section")
+            raise _PathError(("github",), "is required when provider is github")
         if self.provider == "azuredevops" and self.azure_devops is None:
-            raise ValueError("provider azuredevops needs the 'azureDevops' section")
+            raise _PathError(("azureDevops",), "is required when provider is azuredevops")
         return self
 
 
 class GitFoldersConfig(_Model):
-    developers: tuple[Email, ...] = ()
-    production_path: WorkspacePath = "/Repos/Production/dataops"
-
-
-class ClusterConfig(_Model):
-    node_type: str = "Standard_DS3_v2"
-    spark_version: str = "15.4.x-scala2.12"
-    num_workers: int = Field(default=0, ge=0, le=100)
-    autotermination_minutes: int = Field(default=20, ge=10, le=240)
-
-
-class ScheduleConfig(_Model):
-    cron: QuartzCron
-    timezone: str = "UTC"
-    paused: bool | None = Field(
-        default=None, description="Default: paused outside prod, running in prod."
+    developers: tuple[Email, ...] = _doc(
+        (), "identity.users who get a Git folder on develop in their user folder"
+    )
+    production_path: WorkspacePath = _doc(
+        "/Repos/Production/dataops", "Workspace path of the production Git folder (on main)"
     )
 
 
+class ClusterConfig(_Model):
+    node_type: str = _doc("Standard_DS3_v2", "VM size of job-cluster nodes")
+    spark_version: str = _doc("15.4.x-scala2.12", "Databricks Runtime, pinned")
+    num_workers: int = _doc(0, "Workers per job cluster; 0 is single-node", ge=0, le=100)
+    autotermination_minutes: int = _doc(
+        20, "Idle minutes before an all-purpose cluster stops", ge=10, le=240
+    )
+
+
+class ScheduleConfig(_Model):
+    cron: QuartzCron = _required("Quartz cron: sec min hour day-of-month month day-of-week")
+    timezone: str = _doc("UTC", "Java time zone id, e.g. Europe/Amsterdam")
+    paused: bool | None = _doc(None, "Default: paused outside prod, running in prod")
+
+
 class GitSyncJobConfig(_Model):
-    schedule: ScheduleConfig = ScheduleConfig(cron="0 0 2 * * ?")
-    source_path: WorkspacePath = "/Clients"
-    target_repository: str = Field(pattern=r"^(https://|ssh://|git@)\S+$")
-    target_branch: str = "main"
-    timeout_seconds: int = Field(default=8 * 3600, ge=60)
-    max_retries: int = Field(default=1, ge=0, le=10)
+    schedule: ScheduleConfig = _doc(ScheduleConfig(cron="0 0 2 * * ?"), "Daily at 02:00 UTC")
+    source_path: WorkspacePath = _doc("/Clients", "Workspace folder mirrored into git")
+    target_repository: GitRemoteUrl = _required("Git remote the backup is pushed to")
+    target_branch: str = _doc("main", "Branch of the backup repository")
+    timeout_seconds: int = _doc(8 * 3600, "Run timeout", ge=60)
+    max_retries: int = _doc(1, "Retries of a failed run", ge=0, le=10)
 
 
 class IntegrationTestJobConfig(_Model):
-    schedule: ScheduleConfig | None = None
-    timeout_seconds: int = Field(default=3600, ge=60)
+    schedule: ScheduleConfig | None = _doc(None, "Optional schedule (CI triggers it after deploy)")
+    timeout_seconds: int = _doc(3600, "Run timeout", ge=60)
 
 
 class MedallionJobConfig(_Model):
-    schedule: ScheduleConfig | None = None
-    timeout_seconds: int = Field(default=3600, ge=60)
+    schedule: ScheduleConfig | None = _doc(None, "Optional schedule of the ingestion")
+    timeout_seconds: int = _doc(3600, "Run timeout", ge=60)
 
 
 class JobsConfig(_Model):
-    run_as: Literal["servicePrincipal", "deployer"] = "servicePrincipal"
-    cluster: ClusterConfig = ClusterConfig()
-    git_sync: GitSyncJobConfig
-    integration_tests: IntegrationTestJobConfig = IntegrationTestJobConfig()
-    medallion: MedallionJobConfig = MedallionJobConfig()
-    code_folder: WorkspacePath | None = Field(
-        default=None, description="Where job code is uploaded; default /Shared/dataops/<stack>"
+    run_as: Literal["servicePrincipal", "deployer"] = _doc(
+        "servicePrincipal", "Jobs run as the job-runner principal, or the deploying identity"
+    )
+    cluster: ClusterConfig = _doc(ClusterConfig(), "Job cluster size, through the cluster policy")
+    git_sync: GitSyncJobConfig = _required("The daily notebook backup")
+    integration_tests: IntegrationTestJobConfig = _doc(
+        IntegrationTestJobConfig(), "The integration-test job"
+    )
+    medallion: MedallionJobConfig = _doc(MedallionJobConfig(), "The bronze/silver/gold ingestion")
+    code_folder: WorkspacePath | None = _doc(
+        None, "Where job code is uploaded; default /Shared/dataops/<stack>"
     )
 
 
 class NotificationsConfig(_Model):
-    emails: tuple[Email, ...] = ()
-    teams: bool = Field(default=False, description="Post failures to the Teams webhook secret")
+    emails: tuple[Email, ...] = _doc((), "Addresses told of failed job runs")
+    teams: bool = _doc(False, "Also post failures to Teams (needs the teamsWebhookUrl secret)")
 
 
 class StackConfig(_Model):
     """Everything one stack deploys, validated as a whole."""
 
-    environment: Tier
-    azure: AzureConfig
-    databricks: DatabricksConfig
-    unity_catalog: UnityCatalogConfig
-    identity: IdentityConfig
-    source_control: SourceControlConfig
-    git_folders: GitFoldersConfig = GitFoldersConfig()
-    jobs: JobsConfig
-    notifications: NotificationsConfig = NotificationsConfig()
+    environment: Tier = _required("Environment tier: dev, staging or prod")
+    azure: AzureConfig = _required("The Azure side")
+    databricks: DatabricksConfig = _required("The Databricks account")
+    unity_catalog: UnityCatalogConfig = _required("Metastore, catalogs, schemas, grants")
+    identity: IdentityConfig = _required("Groups, users, service principals")
+    source_control: SourceControlConfig = _required("Repository, branches and their protection")
+    git_folders: GitFoldersConfig = _doc(GitFoldersConfig(), "Databricks Git folders")
+    jobs: JobsConfig = _required("Scheduled jobs and their compute")
+    notifications: NotificationsConfig = _doc(NotificationsConfig(), "Where failures are reported")
     # Which of SECRET_KEYS this stack sets (as secure values). Filled by the loader.
     secrets_set: frozenset[str] = frozenset()
 
@@ -606,34 +721,34 @@ class StackConfig(_Model):
         )
         owner = self.unity_catalog.metastore.owner
         if owner and owner not in groups:
-            raise _AtPath(
+            raise _PathError(
                 ("unityCatalog", "metastore", "owner"),
                 f"{owner!r} is not one of identity.groups {sorted(groups)}",
             )
         known_users = {u.email for u in self.identity.users}
         for di, developer in enumerate(self.git_folders.developers):
             if developer not in known_users:
-                raise _AtPath(
+                raise _PathError(
                     ("gitFolders", "developers", di),
                     f"{developer!r} is not one of identity.users",
                 )
         if self.environment is Tier.PROD and self.jobs.run_as != "servicePrincipal":
-            raise _AtPath(
+            raise _PathError(
                 ("jobs", "runAs"),
                 "prod jobs must run as the job-runner service principal ('servicePrincipal')",
             )
         if self.environment is Tier.PROD and self.azure.key_vault.purge_protection is False:
-            raise _AtPath(
+            raise _PathError(
                 ("azure", "keyVault", "purgeProtection"),
                 "prod Key Vault must keep purge protection on",
             )
         if self.environment is Tier.PROD and self.azure.workspace.sku != "premium":
-            raise _AtPath(
+            raise _PathError(
                 ("azure", "workspace", "sku"),
                 "Unity Catalog governance needs a premium workspace in prod",
             )
         if self.notifications.teams and "teamsWebhookUrl" not in self.secrets_set:
-            raise _AtPath(
+            raise _PathError(
                 ("notifications", "teams"),
                 "teams is on but the secret dataops:teamsWebhookUrl is not set "
                 "(pulumi config set --secret teamsWebhookUrl <url>)",
@@ -659,7 +774,10 @@ class StackConfig(_Model):
         return self.azure.workspace.name or f"dbw-{self.prefix}-{stack}"
 
     def managed_resource_group_name(self, stack: str) -> str:
-        return self.azure.workspace.managed_resource_group_name or f"rg-{self.prefix}-{stack}-dbw-managed"
+        return (
+            self.azure.workspace.managed_resource_group_name
+            or f"rg-{self.prefix}-{stack}-dbw-managed"
+        )
 
     def key_vault_name(self, stack: str) -> str:
         return self.azure.key_vault.name or f"kv-{self.prefix}-{stack}"[:24]
@@ -721,12 +839,39 @@ def _model_in(annotation: Any) -> Any:
     return None
 
 
+# pydantic's error types for a value of the wrong type, as a YAML author would say it.
+_TYPE_NAMES: Mapping[str, str] = {
+    "int_parsing": "an integer",
+    "int_type": "an integer",
+    "int_from_float": "a whole number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "tuple_type": "a list",
+    "list_type": "a list",
+    "frozen_set_type": "a list",
+    "dict_type": "a mapping of keys to values",
+    "model_type": "a mapping of keys to values",
+    "model_attributes_type": "a mapping of keys to values",
+}
+
+
+_BOUNDS: Mapping[str, str] = {
+    "less_than_equal": "is more than {le}",
+    "less_than": "is not less than {lt}",
+    "greater_than_equal": "is less than {ge}",
+    "greater_than": "is not more than {gt}",
+    "too_short": "needs at least {min_length} item(s)",
+    "too_long": "has more than {max_length} item(s)",
+}
+
+
 def _error_line(stack_file: str, error: Mapping[str, Any]) -> ConfigError:
     loc: list[str | int] = list(error["loc"])
     kind = error["type"]
     ctx = error.get("ctx") or {}
     original = ctx.get("error")
-    if isinstance(original, _AtPath):
+    if isinstance(original, _PathError):
         # Cross-field errors carry their own path; pydantic's loc stops at their model.
         loc = [*loc, *original.path]
         message = str(original)
@@ -740,10 +885,12 @@ def _error_line(stack_file: str, error: Mapping[str, Any]) -> ConfigError:
         message = "is required"
     elif kind in ("value_error", "assertion_error"):
         message = str(original) if original is not None else error["msg"]
-    elif kind == "literal_error":
+    elif kind == "literal_error" or kind == "enum":
         message = f"{error.get('input')!r} is not one of {ctx.get('expected')}"
-    elif kind == "enum":
-        message = f"{error.get('input')!r} is not one of {ctx.get('expected')}"
+    elif kind in _BOUNDS:
+        message = f"{error.get('input')!r} {_BOUNDS[kind].format(**ctx)}"
+    elif kind in _TYPE_NAMES:
+        message = f"{error.get('input')!r} is not {_TYPE_NAMES[kind]}"
     else:
         message = f"{error['msg']} (got {error.get('input')!r})"
     top = str(loc[0]) if loc else ""
@@ -794,3 +941,54 @@ def _decode(value: Any) -> Any:
         except json.JSONDecodeError:
             return value
     return value
+
+
+def check_shared_singletons(configs: Mapping[str, StackConfig]) -> None:
+    """Cross-stack rules: each shared singleton has exactly one owning stack.
+
+    ``configs`` maps stack file names to their configs (every stack of the project).
+    The GitHub repository (or Azure DevOps project) is created and protected by one
+    stack and looked up by the others; a region's metastore is created by at most one
+    stack (Azure allows one per region per account) and reused by id everywhere else.
+    """
+    repositories: dict[str, list[str]] = {}
+    owners: dict[str, list[str]] = {}
+    for file_name, config in configs.items():
+        source = config.source_control
+        if source.provider == "github" and source.github:
+            key = f"github.com/{source.github.owner}/{source.github.repository}"
+            owned = source.github.manage_repository
+        elif source.azure_devops:
+            devops = source.azure_devops
+            key = f"{devops.organization_url.rstrip('/')}/{devops.project}"
+            owned = devops.manage_project
+        else:  # pragma: no cover - the model requires the provider's section
+            continue
+        repositories.setdefault(key, []).append(file_name)
+        if owned:
+            owners.setdefault(key, []).append(file_name)
+    for key, files in sorted(repositories.items()):
+        owning = owners.get(key, [])
+        if len(owning) != 1:
+            flag = "manageRepository" if key.startswith("github.com/") else "manageProject"
+            found = ", ".join(owning) if owning else "none"
+            raise ConfigError(
+                ", ".join(sorted(files)),
+                f"{PROJECT}:sourceControl",
+                f"{key} needs exactly one owning stack ({flag}: true), found {found}",
+            )
+
+    creators: dict[tuple[str, str], list[str]] = {}
+    for file_name, config in configs.items():
+        metastore = config.unity_catalog.metastore
+        if metastore.mode == "create":
+            region = metastore.region or config.azure.location
+            creators.setdefault((config.databricks.account_id, region), []).append(file_name)
+    for (_account, region), files in sorted(creators.items()):
+        if len(files) > 1:
+            raise ConfigError(
+                ", ".join(sorted(files)),
+                f"{PROJECT}:unityCatalog.metastore.mode",
+                f"more than one stack creates the {region} metastore; one creates it, "
+                "the others reuse it by id",
+            )

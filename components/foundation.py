@@ -112,7 +112,7 @@ class Foundation(pulumi.ComponentResource):
                 azure.subscription_id, STORAGE_BLOB_DATA_CONTRIBUTOR
             ),
             scope=account.id,
-            description="Unity Catalog reads and writes the data zones through the access connector",
+            description="Unity Catalog reads and writes the data zones via the access connector",
             opts=child,
         )
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 import pulumi_azure_native as azure_native
+import pulumi_databricks as databricks
 
 from components.config import StackConfig
 from components.foundation import Foundation, FoundationArgs
@@ -19,37 +20,58 @@ class PlatformArgs:
 
 
 class Platform(pulumi.ComponentResource):
-    """Everything ``pulumi up -s <stack>`` owns, with explicit providers."""
+    """Everything ``pulumi up -s <stack>`` owns, with explicit providers.
+
+    Layers are components, one file each, created here in dependency order. Each gets
+    the providers it needs through ``ResourceOptions(providers=...)`` and passes them to
+    its children through ``parent=self``; no resource ever falls back to a default
+    provider configured from the environment.
+    """
 
     foundation: Foundation
 
     def __init__(
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        super().__init__("dataops:platform:Platform", name, None, opts)
         config, stack = args.config, args.stack
-        azure = config.azure
-        # Explicit providers: nothing depends on ambient CLI defaults, and every child
-        # inherits them through parent=self. Credentials come from the environment
-        # (az login locally, ARM_USE_OIDC in CI), never from config.
-        self.azure_provider = azure_native.Provider(
-            f"{name}-azure",
-            location=azure.location,
-            subscription_id=azure.subscription_id,
-            tenant_id=azure.tenant_id,
-        )
-        super().__init__(
-            "dataops:platform:Platform",
-            name,
-            None,
-            pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(providers=[self.azure_provider])
-            ),
-        )
         self.config = config
         self.stack = stack
 
+        # Credentials come from the environment (az login locally, ARM_USE_OIDC and the
+        # GitHub OIDC token in CI), never from config: a developer's `az account set`
+        # cannot redirect a deploy, because subscription and tenant are pinned here.
+        self.azure_provider = azure_native.Provider(
+            f"{name}-azure-native",
+            location=config.azure.location,
+            subscription_id=config.azure.subscription_id,
+            tenant_id=config.azure.tenant_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        azure = pulumi.ResourceOptions(parent=self, providers=[self.azure_provider])
+
         self.foundation = Foundation(
-            f"{name}-azure", FoundationArgs(config=config, stack=stack), pulumi.ResourceOptions(parent=self)
+            f"{name}-azure", FoundationArgs(config=config, stack=stack), azure
+        )
+
+        # Account-level Databricks API: Unity Catalog metastores, account groups, users
+        # and service principals, workspace assignments.
+        self.account_provider = databricks.Provider(
+            f"{name}-databricks-account",
+            host=config.databricks.account_host,
+            account_id=config.databricks.account_id,
+            azure_tenant_id=config.azure.tenant_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Workspace-level Databricks API, addressed by the workspace this stack creates:
+        # the provider cannot be configured before the workspace exists, which also
+        # orders every workspace resource after it.
+        self.workspace_provider = databricks.Provider(
+            f"{name}-databricks-workspace",
+            host=self.foundation.workspace_url,
+            azure_workspace_resource_id=self.foundation.workspace_resource_id,
+            azure_tenant_id=config.azure.tenant_id,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
         self.register_outputs(self.outputs())

@@ -10,7 +10,7 @@ import asyncio
 import contextvars
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ class PlannedResource:
     dependencies: tuple[str, ...]
     provider: str | None
     protect: bool
+    custom: bool
 
     @classmethod
     def from_registration(cls, registration: Registration) -> PlannedResource:
@@ -51,24 +52,27 @@ class PlannedResource:
             dependencies=registration.dependencies,
             provider=registration.provider,
             protect=registration.protect,
+            custom=registration.custom,
         )
 
     @property
+    def is_provider(self) -> bool:
+        return self.type.startswith("pulumi:providers:")
+
+    @property
     def is_component(self) -> bool:
-        return not self.type.startswith("pulumi:providers:") and self.type.startswith("dataops:")
+        return not self.custom
 
 
 @dataclass
 class Plan:
-    """The desired state of one stack."""
+    """The desired state of one stack, resources in tree order (parents first)."""
 
     stack: str
     config: StackConfig
     resources: list[PlannedResource]
     outputs: dict[str, Any]
     invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    # ------------------------------------------------------------------ queries
 
     def of_type(self, type_token: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -78,6 +82,12 @@ class Plan:
         if len(matches) != 1:
             names = sorted(r.name for r in self.of_type(type_token))
             raise KeyError(f"{len(matches)} resources {type_token} named {name!r}; have {names}")
+        return matches[0]
+
+    def one(self, type_token: str) -> PlannedResource:
+        matches = self.of_type(type_token)
+        if len(matches) != 1:
+            raise KeyError(f"expected one {type_token}, found {len(matches)}")
         return matches[0]
 
     def by_urn(self, urn: str) -> PlannedResource:
@@ -90,15 +100,14 @@ class Plan:
         return (r for r in self.resources if r.parent == parent_urn)
 
     def ancestors(self, resource: PlannedResource) -> Iterator[PlannedResource]:
+        urns = {r.urn: r for r in self.resources}
         current = resource
-        while current.parent:
-            try:
-                current = self.by_urn(current.parent)
-            except KeyError:
-                return
+        while current.parent in urns:
+            current = urns[current.parent]
             yield current
 
-    # ------------------------------------------------------------------ output
+    def provider_of(self, resource: PlannedResource) -> PlannedResource | None:
+        return self.by_urn(resource.provider) if resource.provider else None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -120,12 +129,12 @@ class Plan:
         }
 
     def dumps(self) -> str:
-        return json.dumps(self.to_json(), indent=2, sort_keys=False, ensure_ascii=False)
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
 
 
 def check_unique_identity(resources: list[PlannedResource]) -> None:
     """Mocks accept duplicate URNs; the real engine refuses them, so a plan must too."""
-    seen: dict[tuple[str, str, str | None], PlannedResource] = {}
+    seen: set[tuple[str, str, str | None]] = set()
     for resource in resources:
         key = (resource.type, resource.name, resource.parent)
         if key in seen:
@@ -133,7 +142,29 @@ def check_unique_identity(resources: list[PlannedResource]) -> None:
                 f"two resources of type {resource.type} are named {resource.name!r} "
                 f"under {resource.parent or 'the stack'}"
             )
-        seen[key] = resource
+        seen.add(key)
+
+
+def tree_order(resources: list[PlannedResource]) -> list[PlannedResource]:
+    """Parents before children, siblings by (type, name): the same order on every run.
+
+    Registration order depends on the asyncio scheduler, so a plan sorted any other way
+    would make diffs and snapshots flicker.
+    """
+    urns = {r.urn for r in resources}
+    by_parent: dict[str | None, list[PlannedResource]] = {}
+    for resource in resources:
+        parent = resource.parent if resource.parent in urns else None
+        by_parent.setdefault(parent, []).append(resource)
+    ordered: list[PlannedResource] = []
+
+    def visit(parent: str | None) -> None:
+        for child in sorted(by_parent.get(parent, []), key=lambda r: (r.type, r.name)):
+            ordered.append(child)
+            visit(child.urn)
+
+    visit(None)
+    return ordered
 
 
 def validate_stack(stack_file: StackFile) -> StackConfig:
@@ -143,32 +174,27 @@ def validate_stack(stack_file: StackFile) -> StackConfig:
     )
 
 
-def render_stack_file(stack_file: StackFile) -> Plan:
-    """Run the program for one stack file under fresh mocks and return its plan."""
-    # Validate before the runtime starts, so a bad config registers nothing at all.
-    stack_config = validate_stack(stack_file)
+def run_program(
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    recording: Recording | None = None,
+) -> Recording:
+    """Run the program for ``stack`` under fresh mocks with the given raw config.
 
-    recording = Recording()
-    config, secret_keys = stack_file.pulumi_config()
+    Exceptions from the program propagate (a ``ConfigError`` before anything is
+    registered); ``recording`` then holds whatever was registered up to that point.
+    """
+    recording = Recording() if recording is None else recording
     # Pulumi keeps its runtime state (root stack, settings, config) in context variables;
-    # a fresh context per render is what makes every render start from nothing.
-    contextvars.Context().run(_run_program, stack_file.stack, recording, config, secret_keys)
-
-    resources = [PlannedResource.from_registration(r) for r in recording.resources]
-    check_unique_identity(resources)
-    return Plan(
-        stack=stack_file.stack,
-        config=stack_config,
-        resources=resources,
-        outputs=recording.outputs,
-        invokes=recording.invokes,
-    )
+    # a fresh context per run is what makes every render start from nothing.
+    contextvars.Context().run(_run_in_context, stack, recording, config, secret_keys)
+    return recording
 
 
-def _run_program(
+def _run_in_context(
     stack: str, recording: Recording, config: dict[str, str], secret_keys: list[str]
 ) -> None:
-    """Run ``define_stack`` under mocks on a private event loop and record everything."""
     from components import program  # imported late: the program imports the Pulumi SDKs
 
     loop = asyncio.new_event_loop()
@@ -176,17 +202,19 @@ def _run_program(
     try:
         mocks = DataopsMocks(recording)
         monitor = RecordingMonitor(mocks, recording)
-        # set_mocks registers the root Stack itself (so run_in_stack must not be used: it
+        # set_mocks registers the root Stack itself, so run_in_stack must not be used (it
         # would try to create a second root). preview=False: applies run, as in `up`.
         pulumi.runtime.set_mocks(
             mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
         )
         pulumi.runtime.set_all_config(config, secret_keys)
-        program.define_stack()
-        loop.run_until_complete(wait_for_rpcs())
-        # The mock root stack registered its (empty) outputs when it was created; register
-        # them again now that the program has exported, so the monitor records them as
-        # the engine would receive them (serialized, secrets marked).
+        try:
+            program.define_stack()
+        finally:
+            loop.run_until_complete(wait_for_rpcs())
+        # The mock root stack registered its (empty) outputs when set_mocks created it;
+        # register them again now that the program has exported, so the monitor records
+        # them exactly as the engine would receive them (serialized, secrets marked).
         root = get_root_resource()
         if isinstance(root, Stack):
             root._outputs_registered = False
@@ -197,26 +225,22 @@ def _run_program(
         loop.close()
 
 
+def render_stack_file(stack_file: StackFile) -> Plan:
+    """Run the program for one stack file under fresh mocks and return its plan."""
+    # Validate before the runtime starts, so a bad config registers nothing at all.
+    stack_config = validate_stack(stack_file)
+    config, secret_keys = stack_file.pulumi_config()
+    recording = run_program(stack_file.stack, config, secret_keys)
+    resources = [PlannedResource.from_registration(r) for r in recording.resources]
+    check_unique_identity(resources)
+    return Plan(
+        stack=stack_file.stack,
+        config=stack_config,
+        resources=tree_order(resources),
+        outputs=dict(sorted(recording.outputs.items())),
+        invokes=recording.invokes,
+    )
+
+
 def render_stack(stack: str, root: Path = PROJECT_ROOT) -> Plan:
     return render_stack_file(read_stack_file(root, stack))
-
-
-def plan_summary(plan: Plan) -> dict[str, Any]:
-    """Counts by type, for the one-line summary under a tree."""
-    counts: dict[str, int] = {}
-    for resource in plan.resources:
-        counts[resource.type] = counts.get(resource.type, 0) + 1
-    return {"stack": plan.stack, "resources": len(plan.resources), "by_type": counts}
-
-
-__all__ = [
-    "DuplicateResourceError",
-    "Plan",
-    "PlannedResource",
-    "asdict",
-    "check_unique_identity",
-    "plan_summary",
-    "render_stack",
-    "render_stack_file",
-    "validate_stack",
-]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.mocks import MockMonitor
 
 SECRET_MASK = "[secret]"
@@ -101,6 +101,36 @@ def _provider_urn(reference: str) -> str | None:
     return reference.rsplit("::", 1)[0] if reference else None
 
 
+def _is_secret(value: struct_pb2.Value) -> bool:
+    if value.WhichOneof("kind") != "struct_value":
+        return False
+    fields = value.struct_value.fields
+    # `in` first: indexing a protobuf map inserts the key.
+    return _SIG_KEY in fields and fields[_SIG_KEY].string_value == _SECRET_SIG
+
+
+def _mark_secret_outputs(request: Any, response: Any) -> None:
+    """Make outputs secret as the real engine does; Pulumi's MockMonitor does not.
+
+    The engine marks an output secret when the SDK lists it in additionalSecretOutputs
+    (a generated password, a token) or when the input of the same name was secret.
+    Without this, a plan would show such outputs in clear where a deploy would not, and
+    a leak check on the plan could not see what the program exports.
+    """
+    secret = set(request.additionalSecretOutputs)
+    secret.update(key for key, value in request.object.fields.items() if _is_secret(value))
+    fields = response.object.fields
+    for key in secret & set(fields):
+        if _is_secret(fields[key]):
+            continue
+        plain = struct_pb2.Value()
+        plain.CopyFrom(fields[key])
+        wrapped = fields[key].struct_value
+        wrapped.Clear()
+        wrapped.fields[_SIG_KEY].string_value = _SECRET_SIG
+        wrapped.fields["value"].CopyFrom(plain)
+
+
 class RecordingMonitor(MockMonitor):
     """A mock monitor that keeps everything a registration says."""
 
@@ -109,7 +139,8 @@ class RecordingMonitor(MockMonitor):
         self.recording = recording
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        _mark_secret_outputs(request, response)
         if request.type != "pulumi:pulumi:Stack":
             self.recording.resources.append(
                 Registration(
@@ -127,84 +158,90 @@ class RecordingMonitor(MockMonitor):
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        if request.urn.endswith("pulumi:pulumi:Stack::" + request.urn.rsplit("::", 1)[-1]):
+        if "::pulumi:pulumi:Stack::" in request.urn:
             self.recording.outputs = _struct_to_plain(request.outputs)
-        return super().RegisterResourceOutputs(request)
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class MockResource:
+    """What a computed-outputs function sees of a resource being created."""
+
+    name: str
+    inputs: Mapping[str, Any]
+    subscription_id: str  # of the resource's azure-native provider, or a fixed fake
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.inputs.get(key, default)
+
+    def arm_id(self, provider_type: str, name_key: str) -> str:
+        group = self.get("resourceGroupName", "rg")
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{group}"
+            f"/providers/{provider_type}/{self.get(name_key, self.name)}"
+        )
 
 
 # Computed outputs the real providers return, keyed by type token. Each function gets the
-# resource's name and inputs and returns the extra state; keep them deterministic.
-ComputedOutputs = Callable[[str, Mapping[str, Any]], dict[str, Any]]
+# resource being created and returns the extra state; keep them deterministic.
+ComputedOutputs = Callable[[MockResource], dict[str, Any]]
 
 
-def _stable_uuid(*parts: str) -> str:
+def stable_uuid(*parts: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)))
 
 
-def _stable_number(*parts: str, digits: int = 16) -> int:
-    return int(hashlib.sha256("/".join(parts).encode()).hexdigest(), 16) % (10**digits)
+def stable_number(*parts: str, digits: int = 16) -> int:
+    return int(hashlib.sha256("/".join(parts).encode()).hexdigest(), 16) % int(10**digits)
 
 
-def _arm_id(inputs: Mapping[str, Any], provider_type: str, name_key: str, name: str) -> str:
-    group = inputs.get("resourceGroupName", "rg")
-    resource_name = inputs.get(name_key, name)
-    return (
-        f"/subscriptions/{MOCK_SUBSCRIPTION}/resourceGroups/{group}"
-        f"/providers/{provider_type}/{resource_name}"
-    )
+def _workspace(r: MockResource) -> dict[str, Any]:
+    number = stable_number("workspace", r.name)
+    return {
+        "id": r.arm_id("Microsoft.Databricks/workspaces", "workspaceName"),
+        "name": r.get("workspaceName", r.name),
+        "workspaceId": str(number),
+        "workspaceUrl": f"adb-{number}.{stable_number('n', r.name, digits=1)}.azuredatabricks.net",
+    }
 
 
 COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
-    "azure-native:resources:ResourceGroup": lambda name, inputs: {
-        "id": f"/subscriptions/{MOCK_SUBSCRIPTION}/resourceGroups/"
-        f"{inputs.get('resourceGroupName', name)}",
-        "name": inputs.get("resourceGroupName", name),
+    "azure-native:resources:ResourceGroup": lambda r: {
+        "id": f"/subscriptions/{r.subscription_id}/resourceGroups/{r.get('resourceGroupName')}",
+        "name": r.get("resourceGroupName", r.name),
     },
-    "azure-native:storage:StorageAccount": lambda name, inputs: {
-        "id": _arm_id(inputs, "Microsoft.Storage/storageAccounts", "accountName", name),
-        "name": inputs.get("accountName", name),
+    "azure-native:storage:StorageAccount": lambda r: {
+        "id": r.arm_id("Microsoft.Storage/storageAccounts", "accountName"),
+        "name": r.get("accountName", r.name),
         "primaryEndpoints": {
-            "dfs": f"https://{inputs.get('accountName', name)}.dfs.core.windows.net/",
-            "blob": f"https://{inputs.get('accountName', name)}.blob.core.windows.net/",
+            "dfs": f"https://{r.get('accountName', r.name)}.dfs.core.windows.net/",
+            "blob": f"https://{r.get('accountName', r.name)}.blob.core.windows.net/",
         },
     },
-    "azure-native:storage:BlobContainer": lambda name, inputs: {
-        "name": inputs.get("containerName", name),
-    },
-    "azure-native:databricks:AccessConnector": lambda name, inputs: {
-        "id": _arm_id(inputs, "Microsoft.Databricks/accessConnectors", "connectorName", name),
-        "name": inputs.get("connectorName", name),
+    "azure-native:storage:BlobContainer": lambda r: {"name": r.get("containerName", r.name)},
+    "azure-native:databricks:AccessConnector": lambda r: {
+        "id": r.arm_id("Microsoft.Databricks/accessConnectors", "connectorName"),
+        "name": r.get("connectorName", r.name),
         "identity": {
             "type": "SystemAssigned",
-            "principalId": _stable_uuid("principal", name),
-            "tenantId": _stable_uuid("tenant"),
+            "principalId": stable_uuid("principal", r.name),
+            "tenantId": stable_uuid("tenant"),
         },
     },
-    "azure-native:databricks:Workspace": lambda name, inputs: {
-        "id": _arm_id(inputs, "Microsoft.Databricks/workspaces", "workspaceName", name),
-        "name": inputs.get("workspaceName", name),
-        "workspaceId": str(_stable_number("workspace", name)),
-        "workspaceUrl": f"adb-{_stable_number('workspace', name)}.{_stable_number('n', name, digits=1)}"
-        ".azuredatabricks.net",
-    },
-    "azure-native:keyvault:Vault": lambda name, inputs: {
-        "id": _arm_id(inputs, "Microsoft.KeyVault/vaults", "vaultName", name),
-        "name": inputs.get("vaultName", name),
+    "azure-native:databricks:Workspace": _workspace,
+    "azure-native:keyvault:Vault": lambda r: {
+        "id": r.arm_id("Microsoft.KeyVault/vaults", "vaultName"),
+        "name": r.get("vaultName", r.name),
         "properties": {
-            **dict(inputs.get("properties") or {}),
-            "vaultUri": f"https://{inputs.get('vaultName', name)}.vault.azure.net/",
+            **dict(r.get("properties") or {}),
+            "vaultUri": f"https://{r.get('vaultName', r.name)}.vault.azure.net/",
         },
     },
-    "azure-native:managedidentity:UserAssignedIdentity": lambda name, inputs: {
-        "id": _arm_id(
-            inputs,
-            "Microsoft.ManagedIdentity/userAssignedIdentities",
-            "resourceName",
-            name,
-        ),
-        "clientId": _stable_uuid("client", name),
-        "principalId": _stable_uuid("principal", name),
-        "tenantId": _stable_uuid("tenant"),
+    "azure-native:managedidentity:UserAssignedIdentity": lambda r: {
+        "id": r.arm_id("Microsoft.ManagedIdentity/userAssignedIdentities", "resourceName"),
+        "clientId": stable_uuid("client", r.name),
+        "principalId": stable_uuid("principal", r.name),
+        "tenantId": stable_uuid("tenant"),
     },
 }
 
@@ -224,17 +261,29 @@ class DataopsMocks(pulumi.runtime.Mocks):
 
     def __init__(self, recording: Recording) -> None:
         self.recording = recording
+        self._provider_inputs: dict[str, Mapping[str, Any]] = {}  # by provider id
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        computed = COMPUTED_OUTPUTS.get(args.typ)
-        extra = computed(args.name, args.inputs) if computed else {}
-        state = {**args.inputs, **extra}
-        resource_id = str(extra.get("id") or f"{args.name}-id")
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
         if args.typ.startswith("pulumi:providers:"):
-            resource_id = _stable_uuid("provider", args.name)
-        return resource_id, state
+            provider_id = stable_uuid("provider", args.name)
+            self._provider_inputs[provider_id] = args.inputs
+            return provider_id, dict(args.inputs)
+        provider_inputs = self._provider_inputs.get((args.provider or "").rsplit("::", 1)[-1], {})
+        resource = MockResource(
+            name=args.name,
+            inputs=args.inputs,
+            subscription_id=str(provider_inputs.get("subscriptionId", MOCK_SUBSCRIPTION)),
+        )
+        computed = COMPUTED_OUTPUTS.get(args.typ)
+        extra = computed(resource) if computed else {}
+        state = {**args.inputs, **extra}
+        return str(extra.get("id") or f"{args.name}-id"), state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self.recording.invokes.append((args.token, dict(args.args)))
         result = INVOKE_RESULTS.get(args.token)
         return (result(args.args) if result else {}), None

@@ -1,9 +1,15 @@
-"""Read ``Pulumi.<stack>.yaml`` files the way the Pulumi CLI hands them to the program."""
+"""Read ``Pulumi.<stack>.yaml`` files the way the Pulumi CLI hands them to the program.
+
+The CLI merges the project's declared config (``Pulumi.yaml``: defaults and types) with
+the stack file's values, JSON-encodes objects, and tells the program which keys are
+secret. The offline engine must see exactly that, or a plan would differ from a deploy.
+"""
 
 from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,10 +19,19 @@ import yaml
 from components.config import FOREIGN_NAMESPACES, PROJECT, ConfigError
 
 SECRET_PLACEHOLDER_PREFIX = "offline-secret-placeholder"
+PROJECT_FILE = "Pulumi.yaml"
+
+# Types a Pulumi.yaml config declaration may name, and the Python types they accept.
+_DECLARED_TYPES: Mapping[str, tuple[type, ...]] = {
+    "string": (str,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "array": (list,),
+}
 
 
 class StackFileError(Exception):
-    """The stack file itself is missing or unreadable; ``str(err)`` is one line."""
+    """The stack or project file itself is missing or unreadable; ``str(err)`` is one line."""
 
 
 @dataclass(frozen=True)
@@ -61,10 +76,9 @@ def secret_placeholder(key: str) -> str:
 
 def stack_names(root: Path) -> list[str]:
     """Every stack with a ``Pulumi.<stack>.yaml`` in the project root."""
-    names = []
-    for path in sorted(root.glob("Pulumi.*.yaml")):
-        names.append(path.name[len("Pulumi.") : -len(".yaml")])
-    return names
+    return [
+        path.name[len("Pulumi.") : -len(".yaml")] for path in sorted(root.glob("Pulumi.*.yaml"))
+    ]
 
 
 def read_stack_file(root: Path, stack: str) -> StackFile:
@@ -72,30 +86,78 @@ def read_stack_file(root: Path, stack: str) -> StackFile:
     if not path.is_file():
         known = ", ".join(stack_names(root)) or "none"
         raise StackFileError(f"{path.name}: no such stack file in {root} (stacks: {known})")
-    return parse_stack_file(stack, path, path.read_text(encoding="utf-8"))
+    stack_file = parse_stack_file(stack, path, path.read_text(encoding="utf-8"))
+    return apply_project_config(stack_file, read_project_config(root))
+
+
+def read_project_config(root: Path) -> dict[str, Any]:
+    """The ``config`` block of ``Pulumi.yaml`` (empty when there is none)."""
+    path = root / PROJECT_FILE
+    if not path.is_file():
+        raise StackFileError(f"{PROJECT_FILE}: not found in {root}; is this the project root?")
+    document = _load_yaml(path.name, path.read_text(encoding="utf-8"))
+    config = document.get("config") or {}
+    if not isinstance(config, dict):
+        raise StackFileError(f"{PROJECT_FILE}: config: must be a mapping")
+    return config
+
+
+def apply_project_config(stack_file: StackFile, declarations: Mapping[str, Any]) -> StackFile:
+    """Merge project-level config as the CLI does: declared defaults, then type checks.
+
+    A declaration is ``{type, description, default, secret}`` for a project key, or
+    ``{value: ...}`` for any key (a provider's, say); a bare scalar is a value too.
+    """
+    values = dict(stack_file.values)
+    secure = set(stack_file.secure_keys)
+    for raw_key, declaration in declarations.items():
+        key = _full_key(str(raw_key))
+        if isinstance(declaration, dict) and "type" in declaration:
+            declared_type = str(declaration["type"])
+            accepted = _DECLARED_TYPES.get(declared_type)
+            if accepted is None:
+                raise StackFileError(
+                    f"{PROJECT_FILE}: config: {key}: unknown type {declared_type!r}"
+                )
+            if key not in values:
+                if "default" in declaration:
+                    values[key] = declaration["default"]
+                continue
+            if key in secure:
+                continue
+            value = values[key]
+            # YAML booleans are ints in Python; a declared integer must not accept them.
+            if not isinstance(value, accepted) or (
+                declared_type == "integer" and isinstance(value, bool)
+            ):
+                raise ConfigError(
+                    stack_file.file_name,
+                    key,
+                    f"{value!r} is not a {declared_type} (declared in {PROJECT_FILE})",
+                )
+        elif key not in values:
+            value = declaration.get("value") if isinstance(declaration, dict) else declaration
+            values[key] = value
+    return StackFile(
+        stack=stack_file.stack, path=stack_file.path, values=values, secure_keys=frozenset(secure)
+    )
 
 
 def parse_stack_file(stack: str, path: Path, text: str) -> StackFile:
-    try:
-        document = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "is not valid YAML"
-        raise StackFileError(f"{path.name}:{where}: {problem}") from None
-    if not isinstance(document, dict):
-        raise StackFileError(f"{path.name}: must be a mapping with a 'config' key")
+    """Parse a stack file's text; keys are refused unless their namespace is known."""
+    document = _load_yaml(path.name, text)
+    return stack_file_from_document(stack, path, document)
+
+
+def stack_file_from_document(stack: str, path: Path, document: Mapping[str, Any]) -> StackFile:
     raw = document.get("config") or {}
     if not isinstance(raw, dict):
         raise StackFileError(f"{path.name}: config: must be a mapping of 'namespace:key' to values")
     values: dict[str, Any] = {}
     secure: set[str] = set()
-    for key, value in raw.items():
-        key = str(key)
-        namespace, sep, name = key.partition(":")
-        if not sep:
-            # The CLI stores project keys with the project's namespace.
-            namespace, name, key = PROJECT, key, f"{PROJECT}:{key}"
+    for raw_key, value in raw.items():
+        key = _full_key(str(raw_key))
+        namespace, _, name = key.partition(":")
         if namespace != PROJECT and namespace not in FOREIGN_NAMESPACES:
             close = difflib.get_close_matches(namespace, [PROJECT, *FOREIGN_NAMESPACES], n=1)
             hint = f"; did you mean '{close[0]}:{name}'?" if close else ""
@@ -106,3 +168,21 @@ def parse_stack_file(stack: str, path: Path, text: str) -> StackFile:
         else:
             values[key] = value
     return StackFile(stack=stack, path=path, values=values, secure_keys=frozenset(secure))
+
+
+def _full_key(key: str) -> str:
+    # The CLI stores project keys with the project's namespace.
+    return key if ":" in key else f"{PROJECT}:{key}"
+
+
+def _load_yaml(file_name: str, text: str) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "is not valid YAML"
+        raise StackFileError(f"{file_name}:{where}: {problem}") from None
+    if not isinstance(document, dict):
+        raise StackFileError(f"{file_name}: must be a mapping with a 'config' key")
+    return document

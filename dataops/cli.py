@@ -1,0 +1,170 @@
+"""``python -m dataops``: plan, validate and diff stacks offline.
+
+Exit status: 0 success; 1 the plan is not deployable (for example two resources with
+one URN) or, with ``diff --exit-code``, there are differences; 2 bad input (arguments,
+stack file, stack config, git ref), reported as one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from components.config import ConfigError, StackConfig, check_shared_singletons
+from dataops.diff import diff_plans, render_markdown, render_text
+from dataops.engine import PROJECT_ROOT, DuplicateResourceError, render_stack_file, validate_stack
+from dataops.gitref import GitRefError, plan_at_ref
+from dataops.reference import print_reference, write_reference
+from dataops.stackfile import StackFileError, read_stack_file, stack_names
+from dataops.tree import render_tree
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own exit: one line, status 2
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m dataops",
+        description="Offline engine of the dataops Pulumi program: desired state, no cloud.",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=PROJECT_ROOT,
+        help="project root holding Pulumi.yaml and the stack files (default: this checkout)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    plan = commands.add_parser("plan", help="render a stack: resource tree and outputs")
+    plan.add_argument("stack", help="stack name: Pulumi.<stack>.yaml in the project root")
+    plan.add_argument(
+        "--json",
+        metavar="FILE",
+        nargs="?",
+        const="-",
+        help="write the plan as JSON to FILE ('-' or no FILE: standard output)",
+    )
+
+    validate = commands.add_parser("validate", help="check stack config only")
+    validate.add_argument("stacks", nargs="*", metavar="stack")
+    validate.add_argument(
+        "--all", action="store_true", help="every Pulumi.<stack>.yaml in the root"
+    )
+
+    diff = commands.add_parser(
+        "diff", help="desired-state changes between two stacks, or a stack and a git ref"
+    )
+    diff.add_argument("stack", help="the stack (the 'after' side)")
+    diff.add_argument(
+        "other", nargs="?", help="a second stack: diff STACK OTHER shows STACK -> OTHER"
+    )
+    diff.add_argument("--against", metavar="REF", help="git ref whose code and config are 'before'")
+    diff.add_argument("--markdown", action="store_true", help="pull-request comment format")
+    diff.add_argument("--json", metavar="FILE", nargs="?", const="-", help="write the diff as JSON")
+    diff.add_argument(
+        "--exit-code", action="store_true", help="exit 1 when there are differences (like git diff)"
+    )
+    reference = commands.add_parser(
+        "reference", help="print the README's generated tables: config keys and stack outputs"
+    )
+    reference.add_argument(
+        "--write", metavar="FILE", type=Path, help="replace the generated block in FILE instead"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    root: Path = args.root.resolve()
+    try:
+        if args.command == "plan":
+            return _plan(root, args)
+        if args.command == "validate":
+            return _validate(root, args)
+        if args.command == "reference":
+            return _reference(args)
+        return _diff(root, args)
+    except (ConfigError, StackFileError, GitRefError) as error:
+        print(error, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except DuplicateResourceError as error:
+        print(f"plan is not deployable: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _plan(root: Path, args: argparse.Namespace) -> int:
+    plan = render_stack_file(read_stack_file(root, args.stack))
+    if args.json is None:
+        sys.stdout.write(render_tree(plan))
+    else:
+        _write(args.json, plan.dumps())
+    return EXIT_OK
+
+
+def _validate(root: Path, args: argparse.Namespace) -> int:
+    stacks: list[str] = stack_names(root) if args.all else list(args.stacks)
+    if not stacks:
+        print("validate: name one or more stacks, or --all", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    failed = 0
+    configs: dict[str, StackConfig] = {}
+    for stack in stacks:
+        try:
+            stack_file = read_stack_file(root, stack)
+            configs[stack_file.file_name] = validate_stack(stack_file)
+        except (ConfigError, StackFileError) as error:
+            print(error, file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{stack_file.file_name}: ok ({configs[stack_file.file_name].environment.value})")
+    if args.all and not failed:
+        # Rules across stacks need all of them: one owner per shared singleton.
+        try:
+            check_shared_singletons(configs)
+        except ConfigError as error:
+            print(error, file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(f"shared singletons: one owner each across {len(configs)} stacks")
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _diff(root: Path, args: argparse.Namespace) -> int:
+    if (args.other is None) == (args.against is None):
+        print("diff: give either a second stack or --against REF", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    after = render_stack_file(read_stack_file(root, args.stack)).to_json()
+    if args.against:
+        before = plan_at_ref(root, args.against, args.stack)
+        result = diff_plans(before, after, f"{args.stack}@{args.against}", args.stack)
+    else:
+        # `diff dev prod` reads as "from dev to prod": what promoting dev's shape changes.
+        other = render_stack_file(read_stack_file(root, args.other)).to_json()
+        result = diff_plans(after, other, args.stack, args.other)
+    if args.json is not None:
+        _write(args.json, json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(render_markdown(result) if args.markdown else render_text(result))
+    return EXIT_FAILED if args.exit_code and not result.empty else EXIT_OK
+
+
+def _reference(args: argparse.Namespace) -> int:
+    if args.write is None:
+        sys.stdout.write(print_reference())
+    elif write_reference(args.write):
+        print(f"{args.write}: config reference updated")
+    return EXIT_OK
+
+
+def _write(target: str, text: str, stdout: TextIO | None = None) -> None:
+    if target == "-":
+        (stdout or sys.stdout).write(text)
+    else:
+        Path(target).write_text(text, encoding="utf-8")

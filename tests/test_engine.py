@@ -1,0 +1,133 @@
+"""The offline engine itself: isolation, determinism, URN uniqueness, secrets, outputs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import jsonschema
+import pulumi
+import pytest
+from plan_helpers import SHIPPED_STACKS, assert_no_secret_in_clear
+
+from components import program
+from components.config import ConfigError
+from dataops.engine import (
+    PROJECT_ROOT,
+    DuplicateResourceError,
+    Plan,
+    PlannedResource,
+    check_unique_identity,
+    render_stack,
+    run_program,
+)
+from dataops.mocks import COMPUTED_OUTPUTS, SECRET_MASK, Recording
+from dataops.stackfile import read_stack_file
+
+OUTPUTS_SCHEMA = json.loads((PROJECT_ROOT / "schema" / "outputs.schema.json").read_text())
+
+PlanOf = Callable[[str], Plan]
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_outputs_match_the_published_schema(plan: PlanOf, stack: str) -> None:
+    outputs = plan(stack).outputs
+    jsonschema.validate(outputs, OUTPUTS_SCHEMA)
+    assert outputs["environment"] == stack
+
+
+def test_schema_lists_every_output_the_program_exports(plan: PlanOf) -> None:
+    # additionalProperties is false, so this is the other direction: nothing documented
+    # that the program no longer exports.
+    assert set(OUTPUTS_SCHEMA["properties"]) == set(plan("prod").outputs)
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_no_two_resources_share_type_name_and_parent(plan: PlanOf, stack: str) -> None:
+    resources = plan(stack).resources
+    keys = [(r.type, r.name, r.parent) for r in resources]
+    assert len(keys) == len(set(keys))
+    assert len({r.urn for r in resources}) == len(resources)
+
+
+def test_duplicate_urns_are_refused() -> None:
+    def resource(name: str, parent: str | None) -> PlannedResource:
+        return PlannedResource(
+            urn=f"urn:{name}",
+            type="azure-native:storage:BlobContainer",
+            name=name,
+            parent=parent,
+            inputs={},
+            dependencies=(),
+            provider=None,
+            protect=False,
+            custom=True,
+        )
+
+    check_unique_identity([resource("a", "p"), resource("a", "q")])  # other parent: fine
+    with pytest.raises(DuplicateResourceError, match="named 'a' under p"):
+        check_unique_identity([resource("a", "p"), resource("a", "p")])
+
+
+def test_rendering_is_deterministic_and_isolated() -> None:
+    first = render_stack("prod").dumps()
+    render_stack("dev")  # a different stack in between must leave no trace
+    assert render_stack("prod").dumps() == first
+
+
+def test_resources_come_parents_first(plan: PlanOf) -> None:
+    seen: set[str] = set()
+    for resource in plan("prod").resources:
+        if resource.parent and resource.parent.split("::")[-2] != "pulumi:pulumi:Stack":
+            assert resource.parent in seen, f"{resource.name} listed before its parent"
+        seen.add(resource.urn)
+
+
+def test_a_config_error_registers_nothing() -> None:
+    stack_file = read_stack_file(PROJECT_ROOT, "dev")
+    config, secret_keys = stack_file.pulumi_config()
+    config["dataops:environment"] = "production"
+    recording = Recording()
+    with pytest.raises(ConfigError, match=r"^Pulumi\.dev\.yaml: dataops:environment: "):
+        run_program("dev", config, secret_keys, recording)
+    assert recording.resources == []
+
+
+def test_secrets_are_masked_in_inputs_and_outputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A secret config value stays secret through resource inputs and stack outputs."""
+
+    def program_with_a_secret() -> None:
+        from pulumi_random import RandomPassword
+
+        secret = pulumi.Config("dataops").require_secret("teamsWebhookUrl")
+        password = RandomPassword("pw", length=32, keepers={"webhook": secret})
+        pulumi.export("webhook", secret)
+        pulumi.export("password", password.result)
+        pulumi.export("plain", "visible")
+
+    monkeypatch.setattr(program, "define_stack", program_with_a_secret)
+    # The provider computes `result` and the SDK marks it secret (additional secret output).
+    monkeypatch.setitem(
+        COMPUTED_OUTPUTS, "random:index/randomPassword:RandomPassword", lambda r: {"result": "pw"}
+    )
+    stack_file = read_stack_file(PROJECT_ROOT, "prod")
+    config, secret_keys = stack_file.pulumi_config()
+    recording = run_program("prod", config, secret_keys)
+    (password,) = recording.resources
+    assert password.inputs["keepers"] == {"webhook": SECRET_MASK}
+    assert recording.outputs == {
+        "webhook": SECRET_MASK,
+        "password": SECRET_MASK,
+        "plain": "visible",
+    }
+    assert "offline-secret-placeholder" not in json.dumps(_as_json(recording))
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_no_secret_config_value_appears_in_a_plan(plan: PlanOf, stack: str) -> None:
+    assert_no_secret_in_clear(plan(stack))
+
+
+def _as_json(recording: Recording) -> dict[str, Any]:
+    return {"resources": [r.inputs for r in recording.resources], "outputs": recording.outputs}
