@@ -780,7 +780,14 @@ class StackConfig(_Model):
         )
 
     def key_vault_name(self, stack: str) -> str:
-        return self.azure.key_vault.name or f"kv-{self.prefix}-{stack}"[:24]
+        # Vault names are 3-24 characters and may not end with '-'.
+        return self.azure.key_vault.name or f"kv-{self.prefix}-{stack}"[:24].rstrip("-")
+
+    @property
+    def key_vault_purge_protection(self) -> bool:
+        """Configured, or on in prod and off elsewhere (a dev vault must be purgeable)."""
+        configured = self.azure.key_vault.purge_protection
+        return configured if configured is not None else self.environment is Tier.PROD
 
     def jobs_paused(self, schedule: ScheduleConfig) -> bool:
         return schedule.paused if schedule.paused is not None else self.environment is not Tier.PROD

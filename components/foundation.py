@@ -1,11 +1,11 @@
-"""Azure foundation: resource group, ADLS Gen2 storage, access connector, workspace."""
+"""Azure foundation: resource group, ADLS Gen2 storage, access connector, Key Vault, workspace."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, databricks, resources, storage
+from pulumi_azure_native import authorization, databricks, keyvault, resources, storage
 
 from components.config import StackConfig
 from components.naming import STORAGE_BLOB_DATA_CONTRIBUTOR, role_definition_id, stable_guid
@@ -27,6 +27,9 @@ class Foundation(pulumi.ComponentResource):
     zone_containers: dict[str, storage.BlobContainer]
     access_connector_id: pulumi.Output[str]
     access_connector_principal_id: pulumi.Output[str]
+    key_vault: keyvault.Vault
+    key_vault_id: pulumi.Output[str]
+    key_vault_uri: pulumi.Output[str]
     workspace: databricks.Workspace
     workspace_url: pulumi.Output[str]
     workspace_id: pulumi.Output[str]
@@ -116,6 +119,29 @@ class Foundation(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.key_vault = keyvault.Vault(
+            f"{name}-keyvault",
+            vault_name=config.key_vault_name(stack),
+            resource_group_name=group.name,
+            location=azure.location,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=azure.tenant_id,
+                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
+                # RBAC only: who may read a secret is a role assignment, reviewable in a
+                # plan, not an access policy hidden inside the vault.
+                enable_rbac_authorization=True,
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=azure.key_vault.soft_delete_retention_days,
+                # Azure refuses `false` here (purge protection is irreversible), so "off"
+                # is expressed by leaving it unset.
+                enable_purge_protection=True if config.key_vault_purge_protection else None,
+            ),
+            tags=tags,
+            opts=data,
+        )
+        self.key_vault_id = self.key_vault.id
+        self.key_vault_uri = self.key_vault.properties.apply(lambda p: p.vault_uri or "")
+
         managed_group_id = (
             f"/subscriptions/{azure.subscription_id}/resourceGroups/"
             f"{config.managed_resource_group_name(stack)}"
@@ -146,5 +172,6 @@ class Foundation(pulumi.ComponentResource):
                 "storage_account_name": self.storage_account_name,
                 "workspace_url": self.workspace_url,
                 "workspace_id": self.workspace_id,
+                "key_vault_uri": self.key_vault_uri,
             }
         )

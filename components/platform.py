@@ -89,4 +89,5 @@ class Platform(pulumi.ComponentResource):
             "storageAccountName": foundation.storage_account_name,
             "storageDfsEndpoint": foundation.dfs_endpoint,
             "accessConnectorId": foundation.access_connector_id,
+            "keyVaultUri": foundation.key_vault_uri,
         }

@@ -28,6 +28,12 @@ KEY_INPUTS: Mapping[str, tuple[str, ...]] = {
     "azure-native:storage:BlobContainer": ("containerName", "publicAccess"),
     "azure-native:databricks:AccessConnector": ("connectorName", "identity.type"),
     "azure-native:authorization:RoleAssignment": ("roleDefinitionId", "principalType"),
+    "azure-native:keyvault:Vault": (
+        "vaultName",
+        "properties.enableRbacAuthorization",
+        "properties.enablePurgeProtection",
+        "properties.softDeleteRetentionInDays",
+    ),
     "azure-native:databricks:Workspace": (
         "workspaceName",
         "sku.name",

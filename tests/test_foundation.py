@@ -150,3 +150,30 @@ def test_config_overrides_reach_the_resources(
     workspace = single(rendered, WORKSPACE)
     assert workspace.inputs["workspaceName"] == "dbw-custom"
     assert workspace.inputs["managedResourceGroupId"].endswith("/resourceGroups/rg-custom-managed")
+
+
+VAULT = "azure-native:keyvault:Vault"
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_key_vault_uses_rbac_and_soft_delete(plan: PlanOf, stack: str) -> None:
+    rendered = plan(stack)
+    vault = single(rendered, VAULT)
+    assert vault.inputs["vaultName"] == f"kv-datanova-{stack}"
+    properties = vault.inputs["properties"]
+    assert properties["enableRbacAuthorization"] is True
+    assert properties["enableSoftDelete"] is True
+    assert properties["tenantId"] == rendered.config.azure.tenant_id
+    assert "accessPolicies" not in properties
+
+
+def test_prod_key_vault_has_purge_protection_and_is_protected(plan: PlanOf) -> None:
+    prod = single(plan("prod"), VAULT)
+    assert prod.inputs["properties"]["enablePurgeProtection"] is True
+    assert prod.inputs["properties"]["softDeleteRetentionInDays"] == 90
+    assert prod.protect
+    dev = single(plan("dev"), VAULT)
+    # Azure refuses `false`; off is unset, so a dev vault can be purged and recreated.
+    assert "enablePurgeProtection" not in dev.inputs["properties"]
+    assert dev.inputs["properties"]["softDeleteRetentionInDays"] == 7
+    assert plan("prod").outputs["keyVaultUri"] == "https://kv-datanova-prod.vault.azure.net/"
