@@ -36,6 +36,10 @@ PROJECT = "dataops"
 SECRET_KEYS: Mapping[str, str] = {
     "teamsWebhookUrl": "Microsoft Teams incoming-webhook URL for failure notifications",
     "gitSyncToken": "token the git backup job pushes with (when not using the service principal)",
+    "gitCredentialToken": (
+        "Git provider token (GitHub fine-grained token or Azure DevOps PAT, read access to the "
+        "repository) of the deployer's Databricks git credential, which clones the Git folders"
+    ),
 }
 
 # Keys owned by providers rather than by dataops; accepted and ignored by the model.
@@ -284,6 +288,27 @@ def _check_grant_groups(
             )
 
 
+# Databricks refuses VNet-injection subnets smaller than a /26 (its clusters need the room).
+_DATABRICKS_SUBNET_MAX_PREFIX = 26
+
+
+def container_name(identifier: str) -> str:
+    """The storage container that holds a zone or a catalog (containers take no '_')."""
+    return identifier.replace("_", "-")
+
+
+def _container_problem(identifier: str) -> str | None:
+    container = container_name(identifier)
+    if not 3 <= len(container) <= 63:
+        return f"its storage container {container!r} needs 3-63 characters"
+    if container.startswith("-") or container.endswith("-") or "--" in container:
+        return (
+            f"its storage container {container!r} would start or end with '-' or hold '--' "
+            "(no leading, trailing or doubled '_')"
+        )
+    return None
+
+
 def _check_subnets(network: NetworkConfig) -> None:
     import ipaddress
 
@@ -302,6 +327,12 @@ def _check_subnets(network: NetworkConfig) -> None:
             raise _PathError(("azure", "network", key), str(exc)) from None
         if not subnet.subnet_of(space):  # type: ignore[arg-type]
             raise _PathError(("azure", "network", key), f"{value} is not inside {space}")
+        if subnet.prefixlen > _DATABRICKS_SUBNET_MAX_PREFIX:
+            raise _PathError(
+                ("azure", "network", key),
+                f"{value} is a /{subnet.prefixlen}; Databricks needs subnets of "
+                f"/{_DATABRICKS_SUBNET_MAX_PREFIX} or larger",
+            )
         subnets.append(subnet)
     if subnets[0].overlaps(subnets[1]):
         raise _PathError(("azure", "network", "privateSubnet"), "overlaps publicSubnet")
@@ -353,6 +384,10 @@ class StorageConfig(_Model):
     @model_validator(mode="after")
     def _zones_unique(self) -> StorageConfig:
         _require_unique(self.zones, "zones")
+        for index, zone in enumerate(self.zones):
+            problem = _container_problem(zone)
+            if problem:
+                raise _PathError(("zones", index), f"{zone!r}: {problem}")
         return self
 
 
@@ -468,6 +503,10 @@ class SchemaConfig(_Model):
     grants: tuple[GrantConfig, ...] = _doc((), "Grants on the schema, by group")
 
 
+# A catalog's managed storage lives in its own container, catalog-<name>.
+CATALOG_CONTAINER_PREFIX = "catalog_"
+
+
 class CatalogConfig(_Model):
     name: UcIdentifier = _required("Catalog name, e.g. the environment's: dev, staging, prod")
     comment: str | None = _doc(None, "Catalog comment")
@@ -480,6 +519,9 @@ class CatalogConfig(_Model):
     @model_validator(mode="after")
     def _schemas_unique(self) -> CatalogConfig:
         _require_unique([s.name for s in self.schemas], "schemas")
+        problem = _container_problem(f"{CATALOG_CONTAINER_PREFIX}{self.name}")
+        if problem:
+            raise _PathError(("name",), f"{self.name!r}: {problem}")
         return self
 
 
@@ -586,8 +628,13 @@ class GithubConfig(_Model):
         BranchProtectionConfig(required_approvals=2), "Rules on main (production)"
     )
     develop_protection: BranchProtectionConfig = _doc(
+        # Lighter than main: repository admins may bypass, which is also how the owning
+        # stack commits CODEOWNERS to develop.
         BranchProtectionConfig(
-            required_approvals=1, require_code_owner_reviews=False, require_linear_history=False
+            required_approvals=1,
+            require_code_owner_reviews=False,
+            require_linear_history=False,
+            enforce_admins=False,
         ),
         "Rules on develop (integration)",
     )
@@ -595,6 +642,16 @@ class GithubConfig(_Model):
         (), "GitHub users who approve deployments to this stack's environment"
     )
     code_owners: tuple[str, ...] = _doc((), "Owners written to CODEOWNERS, e.g. @org/team")
+
+    @model_validator(mode="after")
+    def _code_owners_writable(self) -> GithubConfig:
+        if self.manage_repository and self.code_owners and self.develop_protection.enforce_admins:
+            raise _PathError(
+                ("developProtection", "enforceAdmins"),
+                "must be false while codeOwners is set: this stack commits CODEOWNERS to "
+                "develop as a repository admin, which the develop rule must let through",
+            )
+        return self
 
 
 class AzureDevopsConfig(_Model):
@@ -605,6 +662,9 @@ class AzureDevopsConfig(_Model):
         False, "This stack creates the project, repository and policies; exactly one stack sets it"
     )
     minimum_reviewers: int = _doc(2, "Reviewers a pull request to main needs", ge=0, le=10)
+    pipeline_path: str = _doc(
+        "azure-pipelines.yml", "YAML pipeline that validates pull requests into main"
+    )
 
 
 class SourceControlConfig(_Model):
@@ -622,6 +682,12 @@ class SourceControlConfig(_Model):
             raise _PathError(("github",), "is required when provider is github")
         if self.provider == "azuredevops" and self.azure_devops is None:
             raise _PathError(("azureDevops",), "is required when provider is azuredevops")
+        if self.develop_branch == self.main_branch:
+            raise _PathError(
+                ("developBranch",),
+                f"{self.develop_branch!r} is also mainBranch; changes reach main from develop "
+                "through a pull request, so they must differ",
+            )
         return self
 
 
@@ -632,6 +698,17 @@ class GitFoldersConfig(_Model):
     production_path: WorkspacePath = _doc(
         "/Repos/Production/dataops", "Workspace path of the production Git folder (on main)"
     )
+
+    @model_validator(mode="after")
+    def _repos_path(self) -> GitFoldersConfig:
+        parts = self.production_path.split("/")
+        if parts[1] == "Repos" and len(parts) != 4:
+            raise _PathError(
+                ("productionPath",),
+                f"{self.production_path!r} is not a Git folder path: under /Repos it is "
+                "/Repos/<folder>/<name>, for example /Repos/Production/dataops",
+            )
+        return self
 
 
 class ClusterConfig(_Model):
@@ -755,7 +832,53 @@ class StackConfig(_Model):
             )
         if self.azure.network.mode == "injected":
             _check_subnets(self.azure.network)
+        region = self.unity_catalog.metastore.region
+        if region and region != self.azure.location:
+            raise _PathError(
+                ("unityCatalog", "metastore", "region"),
+                f"{region!r} is not azure.location {self.azure.location!r}; a workspace can "
+                "only be assigned a metastore in its own region",
+            )
+        zone_containers = {self.zone_container_name(zone) for zone in self.azure.storage.zones}
+        for ci, catalog in enumerate(self.unity_catalog.catalogs):
+            container = self.catalog_container_name(catalog.name)
+            if container in zone_containers:
+                raise _PathError(
+                    ("unityCatalog", "catalogs", ci, "name"),
+                    f"its managed-storage container {container!r} is also a zone container "
+                    "(azure.storage.zones); rename the catalog or the zone",
+                )
         return self
+
+    @model_validator(mode="after")
+    def _identity_and_source_control(self) -> StackConfig:
+        github = self.source_control.github
+        if (
+            self.environment is Tier.PROD
+            and self.source_control.provider == "github"
+            and github is not None
+            and not github.environment_reviewers
+        ):
+            raise _PathError(
+                ("sourceControl", "github", "environmentReviewers"),
+                "prod deployments need at least one reviewer (GitHub usernames)",
+            )
+        if "gitCredentialToken" not in self.secrets_set:
+            raise _PathError(
+                ("gitFolders",),
+                "Git folders clone with the deployer's git credential, whose token is the "
+                "secret dataops:gitCredentialToken, which is not set "
+                "(pulumi config set --secret gitCredentialToken <token>)",
+            )
+        return self
+
+    def group_display_name(self, stack: str, group: str) -> str:
+        """The account group a config group name stands for: one set of groups per stack.
+
+        Account groups are shared by every workspace of the account, so each stack owns its
+        own (`prod-analysts`): memberships, workspace roles and destroy stay per stack.
+        """
+        return f"{stack}-{group}"
 
     # ----------------------------------------------------------------- derived names
 
@@ -778,6 +901,13 @@ class StackConfig(_Model):
             self.azure.workspace.managed_resource_group_name
             or f"rg-{self.prefix}-{stack}-dbw-managed"
         )
+
+    def zone_container_name(self, zone: str) -> str:
+        return container_name(zone)
+
+    def catalog_container_name(self, catalog: str) -> str:
+        """The container of a catalog's managed storage (its tables' files)."""
+        return container_name(f"{CATALOG_CONTAINER_PREFIX}{catalog}")
 
     def key_vault_name(self, stack: str) -> str:
         # Vault names are 3-24 characters and may not end with '-'.
@@ -956,7 +1086,8 @@ def check_shared_singletons(configs: Mapping[str, StackConfig]) -> None:
     ``configs`` maps stack file names to their configs (every stack of the project).
     The GitHub repository (or Azure DevOps project) is created and protected by one
     stack and looked up by the others; a region's metastore is created by at most one
-    stack (Azure allows one per region per account) and reused by id everywhere else.
+    stack (Azure allows one per region per account) and reused by id everywhere else, and
+    the stacks sharing it never declare the same catalog.
     """
     repositories: dict[str, list[str]] = {}
     owners: dict[str, list[str]] = {}
@@ -998,4 +1129,20 @@ def check_shared_singletons(configs: Mapping[str, StackConfig]) -> None:
                 f"{PROJECT}:unityCatalog.metastore.mode",
                 f"more than one stack creates the {region} metastore; one creates it, "
                 "the others reuse it by id",
+            )
+
+    # Catalog names are unique in a metastore, and every stack of an account in a region
+    # shares that region's metastore: two stacks declaring one catalog would fight over it.
+    catalog_owners: dict[tuple[str, str, str], list[str]] = {}
+    for file_name, config in configs.items():
+        for catalog in config.unity_catalog.catalogs:
+            owner_key = (config.databricks.account_id, config.azure.location, catalog.name)
+            catalog_owners.setdefault(owner_key, []).append(file_name)
+    for (_account, region, catalog_name), files in sorted(catalog_owners.items()):
+        if len(files) > 1:
+            raise ConfigError(
+                ", ".join(sorted(files)),
+                f"{PROJECT}:unityCatalog.catalogs",
+                f"catalog {catalog_name!r} is declared by more than one stack sharing the "
+                f"{region} metastore; each stack owns its own catalogs",
             )

@@ -1,13 +1,13 @@
-"""Azure foundation: resource group, ADLS Gen2 storage, access connector, Key Vault, workspace."""
+"""Azure foundation: resource group, network, ADLS storage, access connector, vault, workspace."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, databricks, keyvault, resources, storage
+from pulumi_azure_native import authorization, databricks, keyvault, network, resources, storage
 
-from components.config import StackConfig
+from components.config import NetworkConfig, StackConfig
 from components.naming import STORAGE_BLOB_DATA_CONTRIBUTOR, role_definition_id, stable_guid
 
 
@@ -15,6 +15,21 @@ from components.naming import STORAGE_BLOB_DATA_CONTRIBUTOR, role_definition_id,
 class FoundationArgs:
     config: StackConfig
     stack: str
+
+
+# Microsoft.Databricks needs both workspace subnets delegated to it (VNet injection).
+DATABRICKS_DELEGATION = "Microsoft.Databricks/workspaces"
+
+
+@dataclass(frozen=True)
+class InjectedNetwork:
+    """The VNet the workspace's clusters run in (azure.network.mode injected)."""
+
+    virtual_network: network.VirtualNetwork
+    security_group: network.NetworkSecurityGroup
+    public_subnet: network.Subnet
+    private_subnet: network.Subnet
+    nat_gateway: network.NatGateway
 
 
 class Foundation(pulumi.ComponentResource):
@@ -25,8 +40,11 @@ class Foundation(pulumi.ComponentResource):
     storage_account_id: pulumi.Output[str]
     dfs_endpoint: pulumi.Output[str]
     zone_containers: dict[str, storage.BlobContainer]
+    catalog_containers: dict[str, storage.BlobContainer]
+    injected_network: InjectedNetwork | None
     access_connector_id: pulumi.Output[str]
     access_connector_principal_id: pulumi.Output[str]
+    storage_access: authorization.RoleAssignment
     key_vault: keyvault.Vault
     key_vault_id: pulumi.Output[str]
     key_vault_uri: pulumi.Output[str]
@@ -55,6 +73,12 @@ class Foundation(pulumi.ComponentResource):
         )
         self.resource_group_name = group.name
 
+        self.injected_network = (
+            self._injected_network(name, azure.network, config, stack, group, tags)
+            if azure.network.mode == "injected"
+            else None
+        )
+
         account = storage.StorageAccount(
             f"{name}-storage",
             account_name=config.storage_account_name(stack),
@@ -79,13 +103,26 @@ class Foundation(pulumi.ComponentResource):
         self.zone_containers = {
             zone: storage.BlobContainer(
                 f"{name}-{zone}",
-                container_name=zone,
+                container_name=config.zone_container_name(zone),
                 account_name=account.name,
                 resource_group_name=group.name,
                 public_access=storage.PublicAccess.NONE,
                 opts=data,
             )
             for zone in azure.storage.zones
+        }
+        # One container per catalog for its managed tables: a catalog's data can then be
+        # governed, backed up and deleted on its own, and no two catalogs share a path.
+        self.catalog_containers = {
+            catalog.name: storage.BlobContainer(
+                f"{name}-catalog-{catalog.name}",
+                container_name=config.catalog_container_name(catalog.name),
+                account_name=account.name,
+                resource_group_name=group.name,
+                public_access=storage.PublicAccess.NONE,
+                opts=data,
+            )
+            for catalog in config.unity_catalog.catalogs
         }
 
         connector = databricks.AccessConnector(
@@ -104,7 +141,7 @@ class Foundation(pulumi.ComponentResource):
             lambda identity: identity.principal_id if identity else ""
         )
 
-        authorization.RoleAssignment(
+        self.storage_access = authorization.RoleAssignment(
             f"{name}-connector-blob-contributor",
             role_assignment_name=stable_guid(
                 azure.subscription_id, stack, "access-connector", STORAGE_BLOB_DATA_CONTRIBUTOR
@@ -153,11 +190,7 @@ class Foundation(pulumi.ComponentResource):
             location=azure.location,
             sku=databricks.SkuArgs(name=azure.workspace.sku),
             managed_resource_group_id=managed_group_id,
-            parameters=databricks.WorkspaceCustomParametersArgs(
-                enable_no_public_ip=databricks.WorkspaceNoPublicIPBooleanParameterArgs(
-                    value=azure.workspace.no_public_ip
-                ),
-            ),
+            parameters=self._workspace_parameters(config),
             public_network_access=databricks.PublicNetworkAccess.ENABLED,
             tags=tags,
             opts=child,
@@ -169,9 +202,132 @@ class Foundation(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "resource_group_name": self.resource_group_name,
+                "virtual_network_id": (
+                    self.injected_network.virtual_network.id if self.injected_network else None
+                ),
                 "storage_account_name": self.storage_account_name,
                 "workspace_url": self.workspace_url,
                 "workspace_id": self.workspace_id,
                 "key_vault_uri": self.key_vault_uri,
             }
         )
+
+    def _workspace_parameters(
+        self, config: StackConfig
+    ) -> databricks.WorkspaceCustomParametersArgs:
+        no_public_ip = databricks.WorkspaceNoPublicIPBooleanParameterArgs(
+            value=config.azure.workspace.no_public_ip
+        )
+        if self.injected_network is None:
+            return databricks.WorkspaceCustomParametersArgs(enable_no_public_ip=no_public_ip)
+        injected = self.injected_network
+        return databricks.WorkspaceCustomParametersArgs(
+            enable_no_public_ip=no_public_ip,
+            custom_virtual_network_id=databricks.WorkspaceCustomStringParameterArgs(
+                value=injected.virtual_network.id
+            ),
+            custom_public_subnet_name=databricks.WorkspaceCustomStringParameterArgs(
+                value=injected.public_subnet.name.apply(_required_name)
+            ),
+            custom_private_subnet_name=databricks.WorkspaceCustomStringParameterArgs(
+                value=injected.private_subnet.name.apply(_required_name)
+            ),
+        )
+
+    def _injected_network(
+        self,
+        name: str,
+        settings: NetworkConfig,
+        config: StackConfig,
+        stack: str,
+        group: resources.ResourceGroup,
+        tags: dict[str, str],
+    ) -> InjectedNetwork:
+        """VNet injection: the workspace's clusters run in subnets this stack owns."""
+        child = pulumi.ResourceOptions(parent=self)
+        location = config.azure.location
+        base = f"{config.prefix}-{stack}"
+        # Databricks writes its own rules into this NSG (through a network intent policy)
+        # once the workspace exists; declaring none here leaves them to it. azure-native
+        # keeps rules it did not create when security_rules is unset.
+        security_group = network.NetworkSecurityGroup(
+            f"{name}-nsg",
+            network_security_group_name=f"nsg-{base}-dbw",
+            resource_group_name=group.name,
+            location=location,
+            tags=tags,
+            opts=child,
+        )
+        # Clusters without public IPs need an egress device with one to reach the secure
+        # cluster connectivity relay; Azure no longer gives new subnets default outbound
+        # access. A NAT gateway is the egress Databricks recommends for VNet injection.
+        egress_ip = network.PublicIPAddress(
+            f"{name}-nat-ip",
+            public_ip_address_name=f"pip-{base}-nat",
+            resource_group_name=group.name,
+            location=location,
+            sku=network.PublicIPAddressSkuArgs(
+                name=network.PublicIPAddressSkuName.STANDARD,
+                tier=network.PublicIPAddressSkuTier.REGIONAL,
+            ),
+            public_ip_allocation_method=network.IPAllocationMethod.STATIC,
+            public_ip_address_version=network.IPVersion.I_PV4,
+            tags=tags,
+            opts=child,
+        )
+        nat_gateway = network.NatGateway(
+            f"{name}-nat",
+            nat_gateway_name=f"ng-{base}",
+            resource_group_name=group.name,
+            location=location,
+            sku=network.NatGatewaySkuArgs(name=network.NatGatewaySkuName.STANDARD),
+            public_ip_addresses=[network.SubResourceArgs(id=egress_ip.id)],
+            tags=tags,
+            opts=child,
+        )
+        # Subnets are standalone resources and the VNet declares none: azure-native then
+        # leaves the VNet's subnets alone on update instead of deleting what it did not list.
+        virtual_network = network.VirtualNetwork(
+            f"{name}-vnet",
+            virtual_network_name=f"vnet-{base}",
+            resource_group_name=group.name,
+            location=location,
+            address_space=network.AddressSpaceArgs(address_prefixes=[settings.address_space]),
+            tags=tags,
+            opts=child,
+        )
+
+        def subnet(role: str, prefix: str, after: list[pulumi.Resource]) -> network.Subnet:
+            return network.Subnet(
+                f"{name}-snet-{role}",
+                subnet_name=f"snet-{base}-dbw-{role}",
+                virtual_network_name=virtual_network.name,
+                resource_group_name=group.name,
+                address_prefix=prefix,
+                delegations=[
+                    network.DelegationArgs(name="databricks", service_name=DATABRICKS_DELEGATION)
+                ],
+                network_security_group=network.NetworkSecurityGroupArgs(id=security_group.id),
+                nat_gateway=network.SubResourceArgs(id=nat_gateway.id),
+                default_outbound_access=False,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+            )
+
+        public_subnet = subnet("public", settings.public_subnet, [])
+        # Azure rejects concurrent writes to subnets of one VNet (AnotherOperationInProgress),
+        # so the second subnet waits for the first.
+        private_subnet = subnet("private", settings.private_subnet, [public_subnet])
+        return InjectedNetwork(
+            virtual_network=virtual_network,
+            security_group=security_group,
+            public_subnet=public_subnet,
+            private_subnet=private_subnet,
+            nat_gateway=nat_gateway,
+        )
+
+
+def _required_name(value: str | None) -> str:
+    # A subnet's name is its subnet_name input, always set here; the SDK types it optional.
+    if not value:
+        raise ValueError("a workspace subnet has no name")
+    return value

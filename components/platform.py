@@ -7,10 +7,21 @@ from typing import Any
 
 import pulumi
 import pulumi_azure_native as azure_native
+import pulumi_azuredevops as azuredevops
 import pulumi_databricks as databricks
+import pulumi_github as github
 
 from components.config import StackConfig
 from components.foundation import Foundation, FoundationArgs
+from components.git_folders import GitFolders, GitFoldersArgs
+from components.identity import Identity, IdentityArgs, WorkspaceAccess, WorkspaceAccessArgs
+from components.source_control import SourceControl, SourceControlArgs
+from components.unity_catalog import (
+    MetastoreAttachment,
+    MetastoreAttachmentArgs,
+    UnityCatalog,
+    UnityCatalogArgs,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,12 @@ class Platform(pulumi.ComponentResource):
     """
 
     foundation: Foundation
+    identity: Identity
+    metastore: MetastoreAttachment
+    workspace_access: WorkspaceAccess
+    source_control: SourceControl
+    git_folders: GitFolders
+    unity_catalog: UnityCatalog
 
     def __init__(
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
@@ -74,6 +91,110 @@ class Platform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+        # Identity, source control and Git folders (issue 4). The git providers take their
+        # credential from the environment (GITHUB_TOKEN or a GitHub App token; an Azure
+        # DevOps PAT or OIDC), never from config; owner and organization are pinned here.
+        source = config.source_control
+        self.github_provider = (
+            github.Provider(
+                f"{name}-github",
+                owner=source.github.owner,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            if source.provider == "github" and source.github is not None
+            else None
+        )
+        self.azuredevops_provider = (
+            azuredevops.Provider(
+                f"{name}-azuredevops",
+                org_service_url=source.azure_devops.organization_url,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            if source.provider == "azuredevops" and source.azure_devops is not None
+            else None
+        )
+        # Order matters across the identity and Unity Catalog layers: account principals
+        # first; then the metastore (a created one is owned by one of this stack's
+        # groups) and its assignment; then the workspace access of those principals (a
+        # workspace accepts account principals only once a metastore is attached); then
+        # everything that names them: Git folder ACLs and Unity Catalog grants.
+        self.identity = Identity(
+            f"{name}-identity",
+            IdentityArgs(
+                config=config,
+                stack=stack,
+                resource_group_name=self.foundation.resource_group_name,
+                key_vault=self.foundation.key_vault,
+                account_provider=self.account_provider,
+            ),
+            azure,
+        )
+        self.metastore = MetastoreAttachment(
+            f"{name}-metastore",
+            MetastoreAttachmentArgs(
+                config=config,
+                stack=stack,
+                foundation=self.foundation,
+                account_provider=self.account_provider,
+                owner_dependencies=list(self.identity.groups.values()),
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        self.workspace_access = WorkspaceAccess(
+            f"{name}-workspace-access",
+            WorkspaceAccessArgs(
+                config=config,
+                stack=stack,
+                identity=self.identity,
+                workspace_id=self.foundation.workspace_id,
+                attachment=self.metastore.assignment,
+                account_provider=self.account_provider,
+                workspace_provider=self.workspace_provider,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        git_providers: list[pulumi.ProviderResource] = [
+            p for p in (self.github_provider, self.azuredevops_provider) if p
+        ]
+        self.source_control = SourceControl(
+            f"{name}-source",
+            SourceControlArgs(
+                config=config,
+                stack=stack,
+                identity=self.identity,
+                workspace_url=self.foundation.workspace_url,
+                workspace_resource_id=self.foundation.workspace_resource_id,
+                github_provider=self.github_provider,
+                azuredevops_provider=self.azuredevops_provider,
+            ),
+            pulumi.ResourceOptions(parent=self, providers=git_providers),
+        )
+        self.git_folders = GitFolders(
+            f"{name}-git-folders",
+            GitFoldersArgs(
+                config=config,
+                stack=stack,
+                repository_url=self.source_control.clone_url,
+                repository_name=self.source_control.repository_name,
+                git_provider=self.source_control.git_provider,
+                deployer=self.identity.deployer,
+                principals_ready=self.workspace_access.workspace_access(),
+            ),
+            pulumi.ResourceOptions(parent=self, providers=[self.workspace_provider]),
+        )
+        self.unity_catalog = UnityCatalog(
+            f"{name}-uc",
+            UnityCatalogArgs(
+                config=config,
+                stack=stack,
+                foundation=self.foundation,
+                attachment=self.metastore,
+                workspace_provider=self.workspace_provider,
+                grant_dependencies=self.workspace_access.grant_dependencies(),
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, Any]:
@@ -90,4 +211,14 @@ class Platform(pulumi.ComponentResource):
             "storageDfsEndpoint": foundation.dfs_endpoint,
             "accessConnectorId": foundation.access_connector_id,
             "keyVaultUri": foundation.key_vault_uri,
+            "groupNames": self.identity.group_names,
+            "deployerApplicationId": self.identity.deployer.application_id,
+            "jobRunnerApplicationId": self.identity.job_runner.application_id,
+            "deployerClientId": self.identity.deployer_client_id,
+            "repositoryCloneUrl": self.source_control.clone_url,
+            "productionGitFolderPath": self.git_folders.production_path,
+            "metastoreId": self.metastore.metastore_id,
+            "catalogNames": self.unity_catalog.catalog_names,
+            "schemaNames": self.unity_catalog.schema_names,
+            "externalLocationUrls": self.unity_catalog.external_location_urls,
         }

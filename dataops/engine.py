@@ -238,7 +238,8 @@ def render_stack_file(stack_file: StackFile) -> Plan:
         config=stack_config,
         resources=tree_order(resources),
         outputs=dict(sorted(recording.outputs.items())),
-        invokes=recording.invokes,
+        # Like registrations, calls arrive in scheduler order; sort them for stable plans.
+        invokes=sorted(recording.invokes, key=lambda call: (call[0], json.dumps(call[1]))),
     )
 
 

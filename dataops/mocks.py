@@ -205,6 +205,19 @@ def _workspace(r: MockResource) -> dict[str, Any]:
     }
 
 
+# The marked value a mock gives a provider-generated secret: a plan must never show it.
+GENERATED_SECRET_PREFIX = "mock-generated-secret"
+
+
+def _service_principal(r: MockResource) -> dict[str, Any]:
+    application_id = str(r.get("applicationId") or stable_uuid("application", r.name))
+    return {
+        "id": str(stable_number("service-principal", r.name)),
+        "applicationId": application_id,
+        "aclPrincipalId": f"servicePrincipals/{application_id}",
+    }
+
+
 COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
     "azure-native:resources:ResourceGroup": lambda r: {
         "id": f"/subscriptions/{r.subscription_id}/resourceGroups/{r.get('resourceGroupName')}",
@@ -239,9 +252,98 @@ COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
     },
     "azure-native:managedidentity:UserAssignedIdentity": lambda r: {
         "id": r.arm_id("Microsoft.ManagedIdentity/userAssignedIdentities", "resourceName"),
+        "name": r.get("resourceName", r.name),
         "clientId": stable_uuid("client", r.name),
         "principalId": stable_uuid("principal", r.name),
         "tenantId": stable_uuid("tenant"),
+    },
+    # Identity: SCIM ids are numbers; application ids are UUIDs Databricks generates.
+    "databricks:index/user:User": lambda r: {
+        "id": str(stable_number("user", str(r.get("userName")))),
+        "aclPrincipalId": f"users/{r.get('userName')}",
+    },
+    "databricks:index/group:Group": lambda r: {
+        "id": str(stable_number("group", str(r.get("displayName")))),
+        "aclPrincipalId": f"groups/{r.get('displayName')}",
+    },
+    "databricks:index/servicePrincipal:ServicePrincipal": _service_principal,
+    "databricks:index/servicePrincipalSecret:ServicePrincipalSecret": lambda r: {
+        "secret": f"{GENERATED_SECRET_PREFIX}-{stable_uuid('sp-secret', r.name)}",
+        "secretHash": stable_uuid("sp-secret-hash", r.name),
+    },
+    "azure-native:keyvault:Secret": lambda r: {
+        "id": f"{r.arm_id('Microsoft.KeyVault/vaults', 'vaultName')}/secrets/"
+        f"{r.get('secretName', r.name)}",
+    },
+    # Source control
+    "github:index/repository:Repository": lambda r: {
+        "nodeId": f"R_{stable_uuid('github-repository', r.name)[:12]}",
+        "repoId": stable_number("github-repository", r.name, digits=9),
+    },
+    "azuredevops:index/project:Project": lambda r: {"id": stable_uuid("ado-project", r.name)},
+    "azuredevops:index/git:Git": lambda r: {"id": stable_uuid("ado-repository", r.name)},
+    "azuredevops:index/buildDefinition:BuildDefinition": lambda r: {
+        "id": str(stable_number("ado-build", r.name, digits=4)),
+    },
+    "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM": lambda r: {
+        "id": stable_uuid("ado-service-connection", r.name),
+        "workloadIdentityFederationIssuer": (
+            f"https://vstoken.dev.azure.com/{stable_uuid('ado-organization')}"
+        ),
+        "workloadIdentityFederationSubject": (
+            f"sc://organization/{r.get('projectId')}/{r.get('serviceEndpointName')}"
+        ),
+    },
+    # Git folders
+    "databricks:index/gitCredential:GitCredential": lambda r: {
+        "id": str(stable_number("git-credential", r.name)),
+    },
+    "databricks:index/repo:Repo": lambda r: {
+        "id": str(stable_number("repo", str(r.get("path")))),
+        "commitHash": stable_uuid("commit", r.name).replace("-", "")[:40],
+    },
+    # Azure network (VNet injection)
+    "azure-native:network:VirtualNetwork": lambda r: {
+        "id": r.arm_id("Microsoft.Network/virtualNetworks", "virtualNetworkName"),
+        "name": r.get("virtualNetworkName", r.name),
+    },
+    "azure-native:network:Subnet": lambda r: {
+        "id": (
+            f"{r.arm_id('Microsoft.Network/virtualNetworks', 'virtualNetworkName')}"
+            f"/subnets/{r.get('subnetName', r.name)}"
+        ),
+        "name": r.get("subnetName", r.name),
+    },
+    "azure-native:network:NetworkSecurityGroup": lambda r: {
+        "id": r.arm_id("Microsoft.Network/networkSecurityGroups", "networkSecurityGroupName"),
+        "name": r.get("networkSecurityGroupName", r.name),
+    },
+    "azure-native:network:PublicIPAddress": lambda r: {
+        "id": r.arm_id("Microsoft.Network/publicIPAddresses", "publicIpAddressName"),
+        "name": r.get("publicIpAddressName", r.name),
+    },
+    "azure-native:network:NatGateway": lambda r: {
+        "id": r.arm_id("Microsoft.Network/natGateways", "natGatewayName"),
+        "name": r.get("natGatewayName", r.name),
+    },
+    # Unity Catalog: ids as the Databricks provider forms them (names, or a UUID).
+    "databricks:index/metastore:Metastore": lambda r: {
+        "id": stable_uuid("metastore", str(r.get("name", r.name))),
+        "metastoreId": stable_uuid("metastore", str(r.get("name", r.name))),
+    },
+    "databricks:index/metastoreAssignment:MetastoreAssignment": lambda r: {
+        "id": f"{r.get('workspaceId')}|{r.get('metastoreId')}",
+    },
+    "databricks:index/storageCredential:StorageCredential": lambda r: {
+        "id": r.get("name", r.name),
+        "storageCredentialId": stable_uuid("storage-credential", str(r.get("name", r.name))),
+    },
+    "databricks:index/externalLocation:ExternalLocation": lambda r: {
+        "id": r.get("name", r.name),
+    },
+    "databricks:index/catalog:Catalog": lambda r: {"id": r.get("name", r.name)},
+    "databricks:index/schema:Schema": lambda r: {
+        "id": f"{r.get('catalogName')}.{r.get('name', r.name)}",
     },
 }
 
@@ -253,7 +355,30 @@ def register_computed_outputs(type_token: str, outputs: ComputedOutputs) -> None
 
 # Results of provider functions (data sources) the program calls, keyed by token.
 InvokeResult = Callable[[Mapping[str, Any]], dict[str, Any]]
-INVOKE_RESULTS: dict[str, InvokeResult] = {}
+INVOKE_RESULTS: dict[str, InvokeResult] = {
+    # A repository another stack owns, as GitHub returns it.
+    "github:index/getRepository:getRepository": lambda args: {
+        "fullName": args["fullName"],
+        "name": str(args["fullName"]).split("/", 1)[1],
+        "nodeId": f"R_{stable_uuid('github-repository', str(args['fullName']))[:12]}",
+        "httpCloneUrl": f"https://github.com/{args['fullName']}.git",
+        "defaultBranch": "develop",
+    },
+    "github:index/getUser:getUser": lambda args: {
+        "id": str(stable_number("github-user", str(args["username"]), digits=8)),
+        "login": args["username"],
+    },
+    "azuredevops:index/getProject:getProject": lambda args: {
+        "id": stable_uuid("ado-project", str(args.get("name"))),
+        "name": args.get("name"),
+    },
+    "azuredevops:index/getGitRepository:getGitRepository": lambda args: {
+        "id": stable_uuid("ado-repository", str(args.get("name"))),
+        "name": args.get("name"),
+        "projectId": args.get("projectId"),
+        "defaultBranch": "refs/heads/develop",
+    },
+}
 
 
 class DataopsMocks(pulumi.runtime.Mocks):
@@ -286,4 +411,5 @@ class DataopsMocks(pulumi.runtime.Mocks):
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self.recording.invokes.append((args.token, dict(args.args)))
         result = INVOKE_RESULTS.get(args.token)
-        return (result(args.args) if result else {}), None
+        # An empty failure list, not None: MockMonitor.Invoke iterates it.
+        return (result(args.args) if result else {}), []

@@ -16,6 +16,78 @@ KEY_INPUTS: Mapping[str, tuple[str, ...]] = {
     "pulumi:providers:databricks": ("host", "accountId", "azureWorkspaceResourceId"),
     "pulumi:providers:github": ("owner",),
     "pulumi:providers:azuredevops": ("orgServiceUrl",),
+    # Identity
+    "databricks:index/user:User": ("userName", "force"),
+    "databricks:index/group:Group": ("displayName",),
+    "databricks:index/groupMember:GroupMember": ("groupId", "memberId"),
+    "databricks:index/mwsPermissionAssignment:MwsPermissionAssignment": (
+        "principalId",
+        "permissions",
+    ),
+    "databricks:index/entitlements:Entitlements": (
+        "workspaceAccess",
+        "databricksSqlAccess",
+        "allowClusterCreate",
+    ),
+    "databricks:index/servicePrincipal:ServicePrincipal": ("displayName",),
+    "databricks:index/servicePrincipalRole:ServicePrincipalRole": ("role",),
+    "databricks:index/servicePrincipalSecret:ServicePrincipalSecret": ("servicePrincipalId",),
+    "databricks:index/servicePrincipalFederationPolicy:ServicePrincipalFederationPolicy": (
+        "oidcPolicy.issuer",
+        "oidcPolicy.subject",
+        "oidcPolicy.audiences",
+    ),
+    "databricks:index/accessControlRuleSet:AccessControlRuleSet": ("grantRules",),
+    "azure-native:managedidentity:UserAssignedIdentity": ("resourceName",),
+    "azure-native:managedidentity:FederatedIdentityCredential": ("issuer", "subject"),
+    "azure-native:keyvault:Secret": ("secretName", "properties.value"),
+    # Source control
+    "github:index/repository:Repository": ("name", "visibility", "allowMergeCommit"),
+    "github:index/branchDefault:BranchDefault": ("branch", "rename"),
+    "github:index/branch:Branch": ("branch", "sourceBranch"),
+    "github:index/repositoryFile:RepositoryFile": ("file", "branch"),
+    "github:index/branchProtection:BranchProtection": (
+        "pattern",
+        "enforceAdmins",
+        "requiredPullRequestReviews",
+        "requiredStatusChecks",
+        "requiredLinearHistory",
+    ),
+    "github:index/repositoryRuleset:RepositoryRuleset": (
+        "conditions.refName.includes",
+        "rules.pullRequest.requiredApprovingReviewCount",
+        "bypassActors",
+    ),
+    "github:index/repositoryEnvironment:RepositoryEnvironment": (
+        "environment",
+        "reviewers",
+        "deploymentBranchPolicy.customBranchPolicies",
+    ),
+    "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy": (
+        "environment",
+        "branchPattern",
+    ),
+    "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable": (
+        "variableName",
+        "value",
+    ),
+    "azuredevops:index/git:Git": ("name", "defaultBranch"),
+    "azuredevops:index/branchPolicyMinReviewers:BranchPolicyMinReviewers": (
+        "settings.reviewerCount",
+        "settings.onPushResetApprovedVotes",
+    ),
+    "azuredevops:index/branchPolicyBuildValidation:BranchPolicyBuildValidation": (
+        "settings.displayName",
+        "settings.validDuration",
+    ),
+    "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM": (
+        "serviceEndpointName",
+        "serviceEndpointAuthenticationScheme",
+    ),
+    # Git folders
+    "databricks:index/gitCredential:GitCredential": ("gitProvider", "force", "principalId"),
+    "databricks:index/repo:Repo": ("path", "branch", "url"),
+    "databricks:index/permissions:Permissions": ("accessControls",),
     "azure-native:resources:ResourceGroup": ("resourceGroupName", "location"),
     "azure-native:storage:StorageAccount": (
         "accountName",
@@ -39,7 +111,39 @@ KEY_INPUTS: Mapping[str, tuple[str, ...]] = {
         "sku.name",
         "parameters.enableNoPublicIp.value",
         "managedResourceGroupId",
+        "parameters.customPublicSubnetName.value",
+        "parameters.customPrivateSubnetName.value",
     ),
+    "azure-native:network:VirtualNetwork": ("virtualNetworkName", "addressSpace.addressPrefixes"),
+    "azure-native:network:Subnet": (
+        "subnetName",
+        "addressPrefix",
+        "delegations.0.serviceName",
+        "defaultOutboundAccess",
+    ),
+    "azure-native:network:NetworkSecurityGroup": ("networkSecurityGroupName",),
+    "azure-native:network:NatGateway": ("natGatewayName", "sku.name"),
+    "azure-native:network:PublicIPAddress": ("publicIpAddressName", "sku.name"),
+    "databricks:index/metastore:Metastore": ("name", "region", "owner", "forceDestroy"),
+    "databricks:index/metastoreDataAccess:MetastoreDataAccess": ("name", "isDefault"),
+    "databricks:index/metastoreAssignment:MetastoreAssignment": ("metastoreId", "workspaceId"),
+    "databricks:index/storageCredential:StorageCredential": ("name", "isolationMode"),
+    "databricks:index/externalLocation:ExternalLocation": ("name", "url", "isolationMode"),
+    "databricks:index/catalog:Catalog": ("name", "isolationMode", "storageRoot"),
+    "databricks:index/schema:Schema": ("catalogName", "name"),
+    "databricks:index/workspaceBinding:WorkspaceBinding": (
+        "securableType",
+        "securableName",
+        "workspaceId",
+    ),
+    "databricks:index/grants:Grants": (
+        "catalog",
+        "schema",
+        "externalLocation",
+        "storageCredential",
+        "grants",
+    ),
+    "databricks:index/defaultNamespaceSetting:DefaultNamespaceSetting": ("namespace.value",),
 }
 _FALLBACK_INPUTS = 4
 _VALUE_WIDTH = 60

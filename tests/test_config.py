@@ -288,6 +288,51 @@ BAD_CONFIG: list[tuple[str, str, Callable[[Config], None], str]] = [
         "Pulumi.prod.yaml: dataops:azure.network.privateSubnet: overlaps publicSubnet",
     ),
     (
+        "subnet-too-small-for-databricks",
+        "prod",
+        _set("dataops:azure.network.publicSubnet", "10.40.1.0/27"),
+        "Pulumi.prod.yaml: dataops:azure.network.publicSubnet: 10.40.1.0/27 is a /27; "
+        "Databricks needs subnets of /26 or larger",
+    ),
+    (
+        "zone-that-cannot-name-a-container",
+        "dev",
+        _set("dataops:azure.storage", {"zones": ["landing", "raw__data"]}),
+        "Pulumi.dev.yaml: dataops:azure.storage.zones[1]: 'raw__data': its storage container "
+        "'raw--data' would start or end with '-' or hold '--' (no leading, trailing or "
+        "doubled '_')",
+    ),
+    (
+        "zone-too-short-for-a-container",
+        "dev",
+        _set("dataops:azure.storage", {"zones": ["ab"]}),
+        "Pulumi.dev.yaml: dataops:azure.storage.zones[0]: 'ab': its storage container 'ab' "
+        "needs 3-63 characters",
+    ),
+    (
+        "catalog-name-too-long-for-its-container",
+        "dev",
+        _set("dataops:unityCatalog.catalogs[0].name", "d" * 56),
+        f"Pulumi.dev.yaml: dataops:unityCatalog.catalogs[0].name: '{'d' * 56}': its storage "
+        f"container 'catalog-{'d' * 56}' needs 3-63 characters",
+    ),
+    (
+        "catalog-container-is-a-zone-container",
+        "dev",
+        _set("dataops:azure.storage", {"zones": ["landing", "catalog_dev"]}),
+        "Pulumi.dev.yaml: dataops:unityCatalog.catalogs[0].name: its managed-storage "
+        "container 'catalog-dev' is also a zone container (azure.storage.zones); rename the "
+        "catalog or the zone",
+    ),
+    (
+        "metastore-in-another-region",
+        "prod",
+        _set("dataops:unityCatalog.metastore.region", "northeurope"),
+        "Pulumi.prod.yaml: dataops:unityCatalog.metastore.region: 'northeurope' is not "
+        "azure.location 'westeurope'; a workspace can only be assigned a metastore in its own "
+        "region",
+    ),
+    (
         "secret-in-plain-text",
         "dev",
         _set("dataops:teamsWebhookUrl", "https://datanova.webhook.office.com/abc"),
@@ -299,7 +344,7 @@ BAD_CONFIG: list[tuple[str, str, Callable[[Config], None], str]] = [
         "dev",
         _set("dataops:environment", {"secure": "v1:AAAA"}),
         "Pulumi.dev.yaml: dataops:environment: is not a secret setting; only teamsWebhookUrl, "
-        "gitSyncToken may be secure values",
+        "gitSyncToken, gitCredentialToken may be secure values",
     ),
     (
         "teams-on-without-its-secret",
@@ -314,6 +359,59 @@ BAD_CONFIG: list[tuple[str, str, Callable[[Config], None], str]] = [
         _set("dataop:azure", {}),
         "Pulumi.dev.yaml: dataop:azure: unknown config namespace 'dataop'; "
         "did you mean 'dataops:azure'?",
+    ),
+    # Identity, source control and Git folders
+    (
+        "git-credential-token-missing",
+        "dev",
+        _delete("dataops:gitCredentialToken"),
+        "Pulumi.dev.yaml: dataops:gitFolders: Git folders clone with the deployer's git "
+        "credential, whose token is the secret dataops:gitCredentialToken, which is not set "
+        "(pulumi config set --secret gitCredentialToken <token>)",
+    ),
+    (
+        "git-credential-token-in-plain-text",
+        "staging",
+        _set("dataops:gitCredentialToken", "github_pat_0123456789"),
+        "Pulumi.staging.yaml: dataops:gitCredentialToken: is a secret and must be set with "
+        "'pulumi config set --secret', never in plain text",
+    ),
+    (
+        "prod-environment-without-reviewers",
+        "prod",
+        _set("dataops:sourceControl.github.environmentReviewers", []),
+        "Pulumi.prod.yaml: dataops:sourceControl.github.environmentReviewers: prod deployments "
+        "need at least one reviewer (GitHub usernames)",
+    ),
+    (
+        "codeowners-on-a-develop-rule-admins-cannot-bypass",
+        "prod",
+        _set("dataops:sourceControl.github.developProtection.enforceAdmins", True),
+        "Pulumi.prod.yaml: dataops:sourceControl.github.developProtection.enforceAdmins: must "
+        "be false while codeOwners is set: this stack commits CODEOWNERS to develop as a "
+        "repository admin, which the develop rule must let through",
+    ),
+    (
+        "develop-is-main",
+        "dev",
+        _set("dataops:sourceControl.developBranch", "main"),
+        "Pulumi.dev.yaml: dataops:sourceControl.developBranch: 'main' is also mainBranch; "
+        "changes reach main from develop through a pull request, so they must differ",
+    ),
+    (
+        "production-git-folder-not-a-repos-path",
+        "prod",
+        _set("dataops:gitFolders.productionPath", "/Repos/dataops"),
+        "Pulumi.prod.yaml: dataops:gitFolders.productionPath: '/Repos/dataops' is not a Git "
+        "folder path: under /Repos it is /Repos/<folder>/<name>, for example "
+        "/Repos/Production/dataops",
+    ),
+    (
+        "environment-reviewer-not-a-github-login",
+        "prod",
+        _set("dataops:sourceControl.github.environmentReviewers", ["ana costa"]),
+        "Pulumi.prod.yaml: dataops:sourceControl.github.environmentReviewers[0]: 'ana costa' is "
+        "not a GitHub owner or repository name",
     ),
 ]
 
@@ -353,7 +451,7 @@ def test_a_secure_value_is_accepted_and_recorded_as_set(
     document["config"]["dataops:teamsWebhookUrl"] = {"secure": "v1:AAAA"}
     document["config"]["dataops:notifications"]["teams"] = True
     config = validate("dev", document)
-    assert config.secrets_set == frozenset({"teamsWebhookUrl"})
+    assert config.secrets_set == frozenset({"teamsWebhookUrl", "gitCredentialToken"})
     assert config.notifications.teams
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from collections.abc import Callable
 
 import pytest
@@ -146,7 +148,8 @@ def test_config_overrides_reach_the_resources(
     rendered = render("dev", document)
     assert single(rendered, RG).inputs["resourceGroupName"] == "rg-custom"
     assert single(rendered, STORAGE).inputs["accountName"] == "stcustom01"
-    assert {c.inputs["containerName"] for c in rendered.of_type(CONTAINER)} == {"raw", "curated"}
+    containers = {c.inputs["containerName"] for c in rendered.of_type(CONTAINER)}
+    assert containers == {"raw", "curated", "catalog-dev"}
     workspace = single(rendered, WORKSPACE)
     assert workspace.inputs["workspaceName"] == "dbw-custom"
     assert workspace.inputs["managedResourceGroupId"].endswith("/resourceGroups/rg-custom-managed")
@@ -177,3 +180,134 @@ def test_prod_key_vault_has_purge_protection_and_is_protected(plan: PlanOf) -> N
     assert "enablePurgeProtection" not in dev.inputs["properties"]
     assert dev.inputs["properties"]["softDeleteRetentionInDays"] == 7
     assert plan("prod").outputs["keyVaultUri"] == "https://kv-datanova-prod.vault.azure.net/"
+
+
+VNET = "azure-native:network:VirtualNetwork"
+SUBNET = "azure-native:network:Subnet"
+NSG = "azure-native:network:NetworkSecurityGroup"
+NAT = "azure-native:network:NatGateway"
+PUBLIC_IP = "azure-native:network:PublicIPAddress"
+NETWORK_TYPES = (VNET, SUBNET, NSG, NAT, PUBLIC_IP)
+
+
+def _arm_id(plan: Plan, provider_path: str) -> str:
+    subscription = plan.config.azure.subscription_id
+    return (
+        f"/subscriptions/{subscription}/resourceGroups/rg-datanova-{plan.stack}"
+        f"/providers/{provider_path}"
+    )
+
+
+def test_injected_network_subnets_are_delegated_with_the_nsg_and_the_workspace_uses_them(
+    plan: PlanOf,
+) -> None:
+    prod = plan("prod")
+    network = prod.config.azure.network
+    assert network.mode == "injected"
+    vnet = single(prod, VNET)
+    assert vnet.inputs["virtualNetworkName"] == "vnet-datanova-prod"
+    assert lookup(vnet.inputs, "addressSpace.addressPrefixes") == [network.address_space]
+    # Subnets are standalone resources; listing none here keeps a VNet update from
+    # deleting them.
+    assert "subnets" not in vnet.inputs
+    nsg = single(prod, NSG)
+    nat = single(prod, NAT)
+    workspace = single(prod, WORKSPACE)
+    parameters = workspace.inputs["parameters"]
+    vnet_id = _arm_id(prod, "Microsoft.Network/virtualNetworks/vnet-datanova-prod")
+    assert parameters["customVirtualNetworkId"]["value"] == vnet_id
+    assert vnet.urn in workspace.dependencies
+    for role, prefix in (("public", network.public_subnet), ("private", network.private_subnet)):
+        subnet = single(prod, SUBNET, f"-snet-{role}")
+        assert subnet.inputs["addressPrefix"] == prefix
+        assert subnet.inputs["virtualNetworkName"] == "vnet-datanova-prod"
+        delegations = [d["serviceName"] for d in subnet.inputs["delegations"]]
+        assert delegations == ["Microsoft.Databricks/workspaces"]
+        nsg_id = _arm_id(prod, "Microsoft.Network/networkSecurityGroups/nsg-datanova-prod-dbw")
+        assert subnet.inputs["networkSecurityGroup"] == {"id": nsg_id}
+        assert nsg.urn in subnet.dependencies
+        assert subnet.inputs["natGateway"] == {"id": _nat_id(prod)}
+        assert nat.urn in subnet.dependencies
+        assert subnet.inputs["defaultOutboundAccess"] is False
+        name_key = f"custom{role.capitalize()}SubnetName"
+        assert parameters[name_key]["value"] == subnet.inputs["subnetName"]
+        assert subnet.urn in workspace.dependencies
+
+
+def _nat_id(plan: Plan) -> str:
+    return _arm_id(plan, "Microsoft.Network/natGateways/ng-datanova-prod")
+
+
+def test_injected_clusters_reach_the_control_plane_through_a_nat_gateway(plan: PlanOf) -> None:
+    prod = plan("prod")
+    ip = single(prod, PUBLIC_IP)
+    assert lookup(ip.inputs, "sku.name") == "Standard"
+    assert ip.inputs["publicIPAllocationMethod"] == "Static"
+    nat = single(prod, NAT)
+    ip_id = _arm_id(prod, "Microsoft.Network/publicIPAddresses/pip-datanova-prod-nat")
+    assert nat.inputs["publicIpAddresses"] == [{"id": ip_id}]
+    assert lookup(nat.inputs, "sku.name") == "Standard"
+    assert ip.urn in nat.dependencies
+
+
+def test_the_private_subnet_waits_for_the_public_one(plan: PlanOf) -> None:
+    # Azure refuses concurrent writes to two subnets of one VNet.
+    prod = plan("prod")
+    public = single(prod, SUBNET, "-snet-public")
+    private = single(prod, SUBNET, "-snet-private")
+    assert public.urn in private.dependencies
+    assert private.urn not in public.dependencies
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_a_managed_network_stack_creates_no_network(plan: PlanOf, stack: str) -> None:
+    rendered = plan(stack)
+    assert rendered.config.azure.network.mode == "managed"
+    for token in NETWORK_TYPES:
+        assert rendered.of_type(token) == [], token
+    parameters = single(rendered, WORKSPACE).inputs["parameters"]
+    assert set(parameters) == {"enableNoPublicIp"}
+
+
+def test_an_injected_network_follows_the_configured_address_plan(
+    stack_document: Callable[[str], StackDocument],
+    render: Callable[[str, StackDocument], Plan],
+) -> None:
+    document = stack_document("dev")
+    document["config"]["dataops:azure"]["network"] = {
+        "mode": "injected",
+        "addressSpace": "10.60.0.0/20",
+        "publicSubnet": "10.60.0.0/22",
+        "privateSubnet": "10.60.4.0/22",
+    }
+    rendered = render("dev", document)
+    assert lookup(single(rendered, VNET).inputs, "addressSpace.addressPrefixes") == ["10.60.0.0/20"]
+    assert single(rendered, SUBNET, "-snet-public").inputs["addressPrefix"] == "10.60.0.0/22"
+    assert single(rendered, SUBNET, "-snet-private").inputs["addressPrefix"] == "10.60.4.0/22"
+    assert not any(r.protect for r in rendered.of_type(VNET) + rendered.of_type(SUBNET))
+
+
+def _taggable(type_token: str) -> bool:
+    """Whether the azure-native resource type takes tags (its SDK args say so)."""
+    _, module_name, class_name = type_token.split(":")
+    module = importlib.import_module(f"pulumi_azure_native.{module_name}")
+    args = getattr(module, f"{class_name}Args")
+    return "tags" in inspect.signature(args.__init__).parameters
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_every_taggable_foundation_resource_carries_the_config_tags(
+    plan: PlanOf, stack: str
+) -> None:
+    rendered = plan(stack)
+    expected = rendered.config.tags(stack)
+    taggable = [
+        r
+        for r in rendered.resources
+        if r.type.startswith("azure-native:")
+        and _taggable(r.type)
+        and any(a.type == "dataops:azure:Foundation" for a in rendered.ancestors(r))
+    ]
+    assert len(taggable) >= 5
+    for resource in taggable:
+        assert resource.inputs.get("tags") == expected, resource.name

@@ -1,0 +1,463 @@
+"""Identity: who may use the workspace, and how CI signs in without a long-lived secret.
+
+Two components, because a workspace only accepts account principals once a metastore is
+attached to it, and the metastore's owner is one of this stack's groups:
+
+- ``Identity`` (account provider, and azure-native): this stack's groups, the users in
+  them, the deployer and job-runner service principals, the read-only preview
+  principals, and how CI signs in as them. Nothing here touches the workspace.
+- ``WorkspaceAccess``, created after the metastore assignment: the workspace permission
+  assignments of those principals (account provider) and their entitlements (workspace
+  provider).
+
+CI holds no credential of its own. A GitHub Actions job running in the stack's
+environment gets an OIDC token whose subject is ``repo:<owner>/<repo>:environment:<stack>``
+and exchanges it twice: with Entra ID for the deployer's managed identity
+(``ARM_CLIENT_ID``, what azure-native uses), and with Databricks for the deployer service
+principal (``DATABRICKS_CLIENT_ID``, through the service-principal federation policy).
+Two identities, because each cloud trusts its own: a Databricks-managed service principal
+with a federation policy needs no Entra application, and the managed identity needs no
+Databricks account. Pull-request previews run in the ``<stack>-preview`` environment and
+sign in the same way as read-only preview principals, so no pull request can reach the
+deploying identities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_databricks as databricks
+from pulumi_azure_native import authorization, keyvault, managedidentity
+
+from components.config import ServicePrincipalConfig, StackConfig
+from components.naming import (
+    KEY_VAULT_SECRETS_OFFICER,
+    KEY_VAULT_SECRETS_USER,
+    STORAGE_BLOB_DATA_CONTRIBUTOR,
+    role_definition_id,
+    stable_guid,
+)
+
+GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
+# The audience Entra ID requires of every federated token it exchanges.
+AZURE_TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+RBAC_ADMINISTRATOR = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
+# The only roles the deployer may grant or revoke: those the layers assign inside the
+# stack's resource group. A layer that assigns another role adds it here, in review.
+DELEGABLE_ROLES = (STORAGE_BLOB_DATA_CONTRIBUTOR, KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_SECRETS_USER)
+
+
+def github_subject(owner: str, repository: str, environment: str) -> str:
+    """The ``sub`` claim of a GitHub Actions job that runs in ``environment``."""
+    return f"repo:{owner}/{repository}:environment:{environment}"
+
+
+def preview_environment(stack: str) -> str:
+    """The CI environment pull-request previews of ``stack`` run in (read-only identities)."""
+    return f"{stack}-preview"
+
+
+def delegation_condition(roles: tuple[str, ...]) -> str:
+    """An ABAC condition: role assignments may be written and deleted for ``roles`` only."""
+    allowed = "{" + ", ".join(roles) + "}"
+    return (
+        "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
+        f"(@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] "
+        f"ForAnyOfAnyValues:GuidEquals {allowed})) AND "
+        "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR "
+        f"(@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] "
+        f"ForAnyOfAnyValues:GuidEquals {allowed}))"
+    )
+
+
+@dataclass(frozen=True)
+class IdentityArgs:
+    config: StackConfig
+    stack: str
+    resource_group_name: pulumi.Input[str]
+    key_vault: keyvault.Vault
+    account_provider: databricks.Provider
+
+
+@dataclass(frozen=True)
+class CiPrincipal:
+    """One identity CI signs in as: an Azure managed identity and a Databricks principal."""
+
+    azure: managedidentity.UserAssignedIdentity
+    databricks: databricks.ServicePrincipal
+
+    @property
+    def client_id(self) -> pulumi.Output[str]:
+        return self.azure.client_id
+
+
+class Identity(pulumi.ComponentResource):
+    """Groups, users and service principals of one stack, and CI's federation."""
+
+    groups: dict[str, databricks.Group]
+    group_names: list[str]
+    users: dict[str, databricks.User]
+    memberships: list[databricks.GroupMember]
+    deployer: databricks.ServicePrincipal
+    job_runner: databricks.ServicePrincipal
+    deployer_identity: managedidentity.UserAssignedIdentity
+    deployer_client_id: pulumi.Output[str]
+    deploy: CiPrincipal
+    preview: CiPrincipal
+    github_subject: str | None
+
+    def __init__(
+        self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("dataops:identity:Identity", name, None, opts)
+        self._name = name
+        self._args = args
+        config, stack = args.config, args.stack
+        identity = config.identity
+        account = pulumi.ResourceOptions(parent=self, provider=args.account_provider)
+
+        # People are account-wide and appear in every stack's config: a stack adopts an
+        # existing account user (force) and leaves it in place when destroyed, because
+        # other stacks (and Entra ID provisioning) still rely on it.
+        self.users = {
+            user.email: databricks.User(
+                f"{name}-user-{user.email}",
+                user_name=user.email,
+                display_name=user.display_name,
+                force=True,
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=args.account_provider, retain_on_delete=True
+                ),
+            )
+            for user in identity.users
+        }
+
+        self.groups = {}
+        self.memberships = []
+        for group in identity.groups:
+            account_group = databricks.Group(
+                f"{name}-group-{group.name}",
+                display_name=config.group_display_name(stack, group.name),
+                opts=account,
+            )
+            self.groups[group.name] = account_group
+            for member in group.members:
+                self.memberships.append(
+                    databricks.GroupMember(
+                        f"{name}-member-{group.name}-{member}",
+                        group_id=account_group.id,
+                        member_id=self.users[member].id,
+                        opts=account,
+                    )
+                )
+        self.group_names = [config.group_display_name(stack, g.name) for g in identity.groups]
+
+        principals = identity.service_principals
+        self.deployer = self._service_principal(
+            f"{name}-deployer", "deployer", principals.deployer, args
+        )
+        self.job_runner = self._service_principal(
+            f"{name}-job-runner", "job-runner", principals.job_runner, args
+        )
+        # The deployer manages account-level objects (groups, users, principals, workspace
+        # assignments, the metastore), which only an account admin may do.
+        databricks.ServicePrincipalRole(
+            f"{name}-deployer-account-admin",
+            service_principal_id=self.deployer.id,
+            role="account_admin",
+            opts=account,
+        )
+        # Jobs that run as the job runner are created by the deployer, which needs the
+        # Service Principal User role on it to name it as run_as.
+        databricks.AccessControlRuleSet(
+            f"{name}-job-runner-users",
+            name=self.job_runner.application_id.apply(
+                lambda app_id: (
+                    f"accounts/{config.databricks.account_id}/servicePrincipals/{app_id}"
+                    "/ruleSets/default"
+                )
+            ),
+            grant_rules=[
+                databricks.AccessControlRuleSetGrantRuleArgs(
+                    principals=[self.deployer.acl_principal_id],
+                    role="roles/servicePrincipal.user",
+                )
+            ],
+            opts=account,
+        )
+        self.deployer_identity = self._deployer_identity(name, args)
+        self.deployer_client_id = self.deployer_identity.client_id
+        self.deploy = CiPrincipal(azure=self.deployer_identity, databricks=self.deployer)
+        self.preview = self._preview_principal(name, args)
+
+        source = config.source_control
+        self.github_subject = (
+            github_subject(source.github.owner, source.github.repository, stack)
+            if source.provider == "github" and source.github is not None
+            else None
+        )
+        if source.provider == "github" and source.github is not None:
+            for environment, principal in (
+                (stack, self.deploy),
+                (preview_environment(stack), self.preview),
+            ):
+                self.trust_ci(
+                    principal,
+                    f"github-{environment}",
+                    GITHUB_OIDC_ISSUER,
+                    github_subject(source.github.owner, source.github.repository, environment),
+                    # Databricks' recommended audience for GitHub tokens: the account id.
+                    databricks_audience=config.databricks.account_id,
+                )
+
+        self.register_outputs(
+            {
+                "group_names": self.group_names,
+                "deployer_application_id": self.deployer.application_id,
+                "job_runner_application_id": self.job_runner.application_id,
+                "deployer_client_id": self.deployer_client_id,
+            }
+        )
+
+    def trust_ci(
+        self,
+        principal: CiPrincipal,
+        ci: str,
+        issuer: pulumi.Input[str],
+        subject: pulumi.Input[str],
+        *,
+        databricks_audience: pulumi.Input[str],
+    ) -> None:
+        """Let tokens of ``issuer`` for ``subject`` act as ``principal``, in Azure and Databricks.
+
+        Called here for GitHub, whose subjects follow from config; source control calls it
+        for Azure Pipelines, whose issuer and subject only exist once its service
+        connection does.
+        """
+        args = self._args
+        name = f"{self._name}-{ci}"
+        managedidentity.FederatedIdentityCredential(
+            name,
+            federated_identity_credential_resource_name=ci,
+            resource_name_=principal.azure.name,
+            resource_group_name=args.resource_group_name,
+            issuer=issuer,
+            subject=subject,
+            audiences=[AZURE_TOKEN_EXCHANGE_AUDIENCE],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        databricks.ServicePrincipalFederationPolicy(
+            name,
+            service_principal_id=principal.databricks.id.apply(int),
+            description=f"CI ({ci}) signs in as this principal for stack {args.stack}",
+            oidc_policy=databricks.ServicePrincipalFederationPolicyOidcPolicyArgs(
+                issuer=issuer, subject=subject, audiences=[databricks_audience]
+            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.account_provider),
+        )
+
+    def _service_principal(
+        self, name: str, role: str, principal: ServicePrincipalConfig, args: IdentityArgs
+    ) -> databricks.ServicePrincipal:
+        # Databricks-managed: Databricks generates the application id, and the principal
+        # signs in through federation (deployer) or runs jobs inside the workspace (job
+        # runner); neither has an Entra application or a secret by default.
+        service_principal = databricks.ServicePrincipal(
+            name,
+            display_name=principal.display_name,
+            opts=pulumi.ResourceOptions(parent=self, provider=args.account_provider),
+        )
+        if principal.client_secret:
+            secret = databricks.ServicePrincipalSecret(
+                f"{name}-secret",
+                service_principal_id=service_principal.id,
+                opts=pulumi.ResourceOptions(parent=self, provider=args.account_provider),
+            )
+            # Generated by Databricks, secret end to end, readable only through the
+            # vault's RBAC; it is never a stack output.
+            keyvault.Secret(
+                f"{name}-secret",
+                secret_name=f"databricks-{role}-client-secret",
+                vault_name=args.key_vault.name,
+                resource_group_name=args.resource_group_name,
+                properties=keyvault.SecretPropertiesArgs(
+                    value=pulumi.Output.secret(secret.secret),
+                    content_type=service_principal.application_id.apply(
+                        lambda app_id: f"OAuth secret of Databricks service principal {app_id}"
+                    ),
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return service_principal
+
+    def _preview_principal(self, name: str, args: IdentityArgs) -> CiPrincipal:
+        """What pull-request previews sign in as: it may read this stack, and change nothing.
+
+        A pull request can edit its own workflow, so whatever its jobs can reach must be
+        harmless: Reader on the stack's resource group, and a Databricks principal that is
+        a plain workspace user (assigned by WorkspaceAccess), never an admin. Previews run
+        without refresh and take no state lock, so reading is all they need (plus read
+        access to the state backend, which lives outside every stack; see the README).
+        """
+        config, stack = args.config, args.stack
+        subscription = config.azure.subscription_id
+        child = pulumi.ResourceOptions(parent=self)
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-preview-identity",
+            resource_name_=f"id-{config.prefix}-{stack}-preview",
+            resource_group_name=args.resource_group_name,
+            location=config.azure.location,
+            tags=config.tags(stack),
+            opts=child,
+        )
+        authorization.RoleAssignment(
+            f"{name}-preview-reader",
+            role_assignment_name=stable_guid(subscription, stack, "preview", READER),
+            principal_id=identity.principal_id,
+            principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+            role_definition_id=role_definition_id(subscription, READER),
+            scope=_resource_group_scope(subscription, args.resource_group_name),
+            description=f"Pull-request previews of stack {stack} read it",
+            opts=child,
+        )
+        principal = databricks.ServicePrincipal(
+            f"{name}-preview",
+            display_name=f"{config.identity.service_principals.deployer.display_name}-preview",
+            opts=pulumi.ResourceOptions(parent=self, provider=args.account_provider),
+        )
+        return CiPrincipal(azure=identity, databricks=principal)
+
+    def _deployer_identity(
+        self, name: str, args: IdentityArgs
+    ) -> managedidentity.UserAssignedIdentity:
+        config, stack = args.config, args.stack
+        subscription = config.azure.subscription_id
+        child = pulumi.ResourceOptions(parent=self)
+        deployer = managedidentity.UserAssignedIdentity(
+            f"{name}-deployer-identity",
+            resource_name_=f"id-{config.prefix}-{stack}-deployer",
+            resource_group_name=args.resource_group_name,
+            location=config.azure.location,
+            tags=config.tags(stack),
+            opts=child,
+        )
+        scope = _resource_group_scope(subscription, args.resource_group_name)
+        # What `pulumi up` needs, and no more: Contributor on the stack's own resource
+        # group manages every resource the stack creates there; Role Based Access Control
+        # Administrator, constrained to DELEGABLE_ROLES, lets it keep the data-plane role
+        # assignments the layers make (never Owner, never a role on itself). Neither
+        # reaches the subscription or another stack's resource group; creating the
+        # resource group and these two assignments is the first, human deploy.
+        authorization.RoleAssignment(
+            f"{name}-deployer-contributor",
+            role_assignment_name=stable_guid(subscription, stack, "deployer", CONTRIBUTOR),
+            principal_id=deployer.principal_id,
+            principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+            role_definition_id=role_definition_id(subscription, CONTRIBUTOR),
+            scope=scope,
+            description=f"CI deploys stack {stack}",
+            opts=child,
+        )
+        authorization.RoleAssignment(
+            f"{name}-deployer-rbac-administrator",
+            role_assignment_name=stable_guid(subscription, stack, "deployer", RBAC_ADMINISTRATOR),
+            principal_id=deployer.principal_id,
+            principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+            role_definition_id=role_definition_id(subscription, RBAC_ADMINISTRATOR),
+            scope=scope,
+            condition=delegation_condition(DELEGABLE_ROLES),
+            condition_version="2.0",
+            description=f"CI keeps the data-plane role assignments of stack {stack}",
+            opts=child,
+        )
+        return deployer
+
+
+def _resource_group_scope(subscription: str, group: pulumi.Input[str]) -> pulumi.Output[str]:
+    return pulumi.Output.from_input(group).apply(
+        lambda name: f"/subscriptions/{subscription}/resourceGroups/{name}"
+    )
+
+
+@dataclass(frozen=True)
+class WorkspaceAccessArgs:
+    config: StackConfig
+    stack: str
+    identity: Identity
+    workspace_id: pulumi.Input[str]
+    # The metastore assignment: a workspace takes account principals only once a
+    # metastore is attached (identity federation comes with it).
+    attachment: pulumi.Resource
+    account_provider: databricks.Provider
+    workspace_provider: databricks.Provider
+
+
+class WorkspaceAccess(pulumi.ComponentResource):
+    """Who may use this workspace, and with which entitlements."""
+
+    group_assignments: dict[str, databricks.MwsPermissionAssignment]
+
+    def __init__(
+        self, name: str, args: WorkspaceAccessArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("dataops:identity:WorkspaceAccess", name, None, opts)
+        config, identity = args.config, args.identity
+        self._identity = identity
+
+        def assign(
+            suffix: str, principal_id: pulumi.Input[str], role: str
+        ) -> databricks.MwsPermissionAssignment:
+            return databricks.MwsPermissionAssignment(
+                f"{name}-{suffix}",
+                workspace_id=args.workspace_id,
+                principal_id=principal_id,
+                permissions=[role],
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=args.account_provider, depends_on=[args.attachment]
+                ),
+            )
+
+        def entitle(after: pulumi.Resource) -> pulumi.ResourceOptions:
+            # Entitlements are per workspace and exist only once the principal is in it.
+            return pulumi.ResourceOptions(
+                parent=self, provider=args.workspace_provider, depends_on=[after]
+            )
+
+        self.group_assignments = {}
+        for group in config.identity.groups:
+            account_group = identity.groups[group.name]
+            assignment = assign(f"group-{group.name}", account_group.id, group.workspace_role)
+            self.group_assignments[group.name] = assignment
+            databricks.Entitlements(
+                f"{name}-entitlements-{group.name}",
+                group_id=account_group.id,
+                workspace_access=group.entitlements.workspace_access,
+                databricks_sql_access=group.entitlements.databricks_sql_access,
+                allow_cluster_create=group.entitlements.allow_cluster_create,
+                opts=entitle(assignment),
+            )
+
+        deployer_admin = assign("deployer", identity.deployer.id, "ADMIN")
+        runner_user = assign("job-runner", identity.job_runner.id, "USER")
+        databricks.Entitlements(
+            f"{name}-entitlements-job-runner",
+            service_principal_id=identity.job_runner.id,
+            workspace_access=True,
+            opts=entitle(runner_user),
+        )
+        # A plain user: previews read through it and can change nothing.
+        preview_user = assign("preview", identity.preview.databricks.id, "USER")
+        self._principals: list[pulumi.Resource] = [deployer_admin, runner_user, preview_user]
+        self.register_outputs({})
+
+    def grant_dependencies(self) -> list[pulumi.Resource]:
+        """What a Unity Catalog grant to a group waits for: the group, in this workspace."""
+        return [*self._identity.groups.values(), *self.group_assignments.values()]
+
+    def workspace_access(self) -> list[pulumi.Resource]:
+        """What an ACL naming a configured user or principal waits for: all of it assigned."""
+        return [*self.grant_dependencies(), *self._identity.memberships, *self._principals]

@@ -1,0 +1,489 @@
+"""Source control: where the code lives and the rules that carry it to production.
+
+GitHub (the default): exactly one stack owns the repository (``manageRepository``):
+it creates it with ``develop`` (the default branch) and ``main``, protects both, and
+commits CODEOWNERS. Every stack, owner or not, creates its own GitHub environment,
+named after the stack, holding the variables its deploy job reads; prod's environment
+needs a reviewer and accepts deployments from ``main`` only. Azure DevOps is the
+alternative: the owning stack creates the project, repository and ``main``'s branch
+policies, and every stack a workload-identity service connection for its pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import pulumi
+import pulumi_azuredevops as azuredevops
+import pulumi_github as github
+
+from components.config import AzureDevopsConfig, GithubConfig, StackConfig, Tier
+from components.identity import (
+    AZURE_TOKEN_EXCHANGE_AUDIENCE,
+    CiPrincipal,
+    Identity,
+    preview_environment,
+)
+
+CODEOWNERS_PATH = ".github/CODEOWNERS"
+# Built-in repository role ids, as rulesets name bypass actors.
+REPOSITORY_ADMIN_ROLE = 5
+
+
+@dataclass(frozen=True)
+class SourceControlArgs:
+    config: StackConfig
+    stack: str
+    identity: Identity
+    workspace_url: pulumi.Input[str]
+    workspace_resource_id: pulumi.Input[str]
+    github_provider: github.Provider | None = None
+    azuredevops_provider: azuredevops.Provider | None = None
+
+
+class SourceControl(pulumi.ComponentResource):
+    """The repository (created or looked up), its protection, and this stack's CI entry."""
+
+    clone_url: pulumi.Output[str]
+    repository_name: str
+    git_provider: str  # as Databricks git credentials and Git folders name it
+
+    def __init__(
+        self, name: str, args: SourceControlArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("dataops:source:SourceControl", name, None, opts)
+        source = args.config.source_control
+        if source.provider == "github":
+            if source.github is None or args.github_provider is None:
+                raise ValueError("provider github needs sourceControl.github and its provider")
+            self.repository_name = source.github.repository
+            self.git_provider = "gitHub"
+            self.clone_url = self._github(name, args, source.github, args.github_provider)
+        else:
+            if source.azure_devops is None or args.azuredevops_provider is None:
+                raise ValueError(
+                    "provider azuredevops needs sourceControl.azureDevops and its provider"
+                )
+            self.repository_name = source.azure_devops.repository
+            self.git_provider = "azureDevOpsServices"
+            self.clone_url = self._azure_devops(
+                name, args, source.azure_devops, args.azuredevops_provider
+            )
+        self.register_outputs({"clone_url": self.clone_url})
+
+    # ------------------------------------------------------------------------ GitHub
+
+    def _github(
+        self, name: str, args: SourceControlArgs, config: GithubConfig, provider: github.Provider
+    ) -> pulumi.Output[str]:
+        invoke = pulumi.InvokeOptions(parent=self, provider=provider)
+        if config.manage_repository:
+            repository_name = self._github_repository(name, args, config)
+        else:
+            # Owned by another stack: read it, so a missing repository fails the preview
+            # instead of the first environment update.
+            existing = github.get_repository_output(
+                full_name=f"{config.owner}/{config.repository}", opts=invoke
+            )
+            repository_name = existing.name
+        self._github_environment(name, args, config, repository_name, invoke)
+        return repository_name.apply(
+            lambda repository: f"https://github.com/{config.owner}/{repository}.git"
+        )
+
+    def _github_repository(
+        self, name: str, args: SourceControlArgs, config: GithubConfig
+    ) -> pulumi.Output[str]:
+        source = args.config.source_control
+        develop, main = source.develop_branch, source.main_branch
+        protection = config.main_protection
+        # The repository holds every stack's code and history: deleting it takes an
+        # explicit unprotect, and even then GitHub archives it instead.
+        repository = github.Repository(
+            f"{name}-repository",
+            name=config.repository,
+            description=config.description,
+            visibility=config.visibility,
+            auto_init=True,
+            has_issues=True,
+            has_wiki=False,
+            allow_merge_commit=not protection.require_linear_history,
+            allow_squash_merge=True,
+            allow_rebase_merge=True,
+            delete_branch_on_merge=True,
+            vulnerability_alerts=True,
+            archive_on_destroy=True,
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
+        )
+        child = pulumi.ResourceOptions(parent=self)
+        # auto_init's first branch carries the owner's default name; renaming it to
+        # develop (the default branch) and branching main off it works whatever that is.
+        default_branch = github.BranchDefault(
+            f"{name}-default-branch",
+            repository=repository.name,
+            branch=develop,
+            rename=True,
+            opts=child,
+        )
+        # Committed before any rule exists; later changes go through develop's rule,
+        # which repository admins (this stack's identity) may bypass.
+        before_rules: list[pulumi.Resource] = [default_branch]
+        if config.code_owners:
+            before_rules.append(
+                github.RepositoryFile(
+                    f"{name}-codeowners",
+                    repository=repository.name,
+                    branch=default_branch.branch,
+                    file=CODEOWNERS_PATH,
+                    content=codeowners(config.code_owners),
+                    commit_message="CODEOWNERS from the dataops stack config",
+                    overwrite_on_create=True,
+                    opts=child,
+                )
+            )
+        main_branch = github.Branch(
+            f"{name}-branch-{main}",
+            repository=repository.name,
+            branch=main,
+            source_branch=default_branch.branch,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=before_rules),
+        )
+        # main: classic branch protection, because "admins included" is exactly
+        # enforce_admins; nobody, the deploying identity included, pushes to main.
+        github.BranchProtection(
+            f"{name}-protect-{main}",
+            repository_id=repository.node_id,
+            pattern=main_branch.branch,
+            enforce_admins=protection.enforce_admins,
+            allows_deletions=False,
+            allows_force_pushes=False,
+            required_linear_history=protection.require_linear_history,
+            required_pull_request_reviews=[
+                github.BranchProtectionRequiredPullRequestReviewArgs(
+                    required_approving_review_count=protection.required_approvals,
+                    dismiss_stale_reviews=protection.dismiss_stale_reviews,
+                    require_code_owner_reviews=protection.require_code_owner_reviews,
+                )
+            ],
+            required_status_checks=(
+                [
+                    github.BranchProtectionRequiredStatusCheckArgs(
+                        strict=True, contexts=list(protection.required_checks)
+                    )
+                ]
+                if protection.required_checks
+                else None
+            ),
+            opts=child,
+        )
+        # develop: a ruleset, because its lighter rule has a bypass list (repository
+        # admins, unless enforceAdmins), which classic protection cannot express.
+        lighter = config.develop_protection
+        github.RepositoryRuleset(
+            f"{name}-protect-{develop}",
+            name=f"{develop} (dataops)",
+            repository=repository.name,
+            target="branch",
+            enforcement="active",
+            conditions=github.RepositoryRulesetConditionsArgs(
+                ref_name=github.RepositoryRulesetConditionsRefNameArgs(
+                    includes=[f"refs/heads/{develop}"], excludes=[]
+                )
+            ),
+            rules=github.RepositoryRulesetRulesArgs(
+                deletion=True,
+                non_fast_forward=True,
+                required_linear_history=lighter.require_linear_history,
+                pull_request=github.RepositoryRulesetRulesPullRequestArgs(
+                    required_approving_review_count=lighter.required_approvals,
+                    dismiss_stale_reviews_on_push=lighter.dismiss_stale_reviews,
+                    require_code_owner_review=lighter.require_code_owner_reviews,
+                ),
+                required_status_checks=(
+                    github.RepositoryRulesetRulesRequiredStatusChecksArgs(
+                        required_checks=[
+                            github.RepositoryRulesetRulesRequiredStatusChecksRequiredCheckArgs(
+                                context=check
+                            )
+                            for check in lighter.required_checks
+                        ],
+                        strict_required_status_checks_policy=False,
+                    )
+                    if lighter.required_checks
+                    else None
+                ),
+            ),
+            bypass_actors=(
+                None
+                if lighter.enforce_admins
+                else [
+                    github.RepositoryRulesetBypassActorArgs(
+                        actor_type="RepositoryRole",
+                        actor_id=REPOSITORY_ADMIN_ROLE,
+                        bypass_mode="always",
+                    )
+                ]
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=before_rules),
+        )
+        return repository.name
+
+    def _github_environment(
+        self,
+        name: str,
+        args: SourceControlArgs,
+        config: GithubConfig,
+        repository: pulumi.Output[str],
+        invoke: pulumi.InvokeOptions,
+    ) -> None:
+        """The stack's deploy environment, and the read-only one its previews run in.
+
+        The deploy environment hands out a token for the deploying identities, which are
+        powerful (the deployer is a Databricks account admin), so every tier accepts
+        deployments only from the one branch that deploys it (dev from develop, staging
+        and prod from main); a workflow on any other branch cannot reach it. Pull
+        requests preview in ``<stack>-preview``, whose identities can only read.
+        """
+        stack, prod = args.stack, args.config.environment is Tier.PROD
+        source = args.config.source_control
+        deploy_branch = (
+            source.develop_branch if args.config.environment is Tier.DEV else (source.main_branch)
+        )
+        child = pulumi.ResourceOptions(parent=self)
+        # Environment reviewers are GitHub user ids; config names them by login.
+        reviewer_ids = [
+            github.get_user_output(username=login, opts=invoke).id.apply(int)
+            for login in config.environment_reviewers
+        ]
+        environment = github.RepositoryEnvironment(
+            f"{name}-environment",
+            repository=repository,
+            environment=stack,
+            reviewers=(
+                [github.RepositoryEnvironmentReviewerArgs(users=reviewer_ids)]
+                if reviewer_ids
+                else None
+            ),
+            prevent_self_review=True if reviewer_ids else None,
+            # In prod the reviewers bind everyone, repository admins included.
+            can_admins_bypass=not prod,
+            deployment_branch_policy=github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
+                protected_branches=False, custom_branch_policies=True
+            ),
+            opts=child,
+        )
+        github.RepositoryEnvironmentDeploymentPolicy(
+            f"{name}-environment-{deploy_branch}",
+            repository=repository,
+            environment=environment.environment,
+            branch_pattern=deploy_branch,
+            opts=child,
+        )
+        self._github_variables(
+            f"{name}-variable",
+            repository,
+            environment,
+            self._ci_variables(args, args.identity.deploy),
+        )
+        # Any branch may preview (that is what pull requests do); nothing here can write.
+        preview = github.RepositoryEnvironment(
+            f"{name}-preview-environment",
+            repository=repository,
+            environment=preview_environment(stack),
+            opts=child,
+        )
+        self._github_variables(
+            f"{name}-preview-variable",
+            repository,
+            preview,
+            self._ci_variables(args, args.identity.preview),
+        )
+
+    def _github_variables(
+        self,
+        prefix: str,
+        repository: pulumi.Output[str],
+        environment: github.RepositoryEnvironment,
+        variables: dict[str, pulumi.Input[str]],
+    ) -> None:
+        for variable, value in variables.items():
+            github.ActionsEnvironmentVariable(
+                f"{prefix}-{variable}",
+                repository=repository,
+                environment=environment.environment,
+                variable_name=variable,
+                value=value,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+    @staticmethod
+    def _ci_variables(
+        args: SourceControlArgs, principal: CiPrincipal
+    ) -> dict[str, pulumi.Input[str]]:
+        config = args.config
+        # Exactly the names the delivery workflows read. None is a secret: CI signs in
+        # through OIDC, so the environment holds identifiers only.
+        return {
+            "ARM_CLIENT_ID": principal.client_id,
+            "ARM_TENANT_ID": config.azure.tenant_id,
+            "ARM_SUBSCRIPTION_ID": config.azure.subscription_id,
+            "DATABRICKS_HOST": args.workspace_url,
+            "DATABRICKS_AZURE_RESOURCE_ID": args.workspace_resource_id,
+            "DATABRICKS_ACCOUNT_ID": config.databricks.account_id,
+            "DATABRICKS_CLIENT_ID": principal.databricks.application_id,
+        }
+
+    # ------------------------------------------------------------------ Azure DevOps
+
+    def _azure_devops(
+        self,
+        name: str,
+        args: SourceControlArgs,
+        config: AzureDevopsConfig,
+        provider: azuredevops.Provider,
+    ) -> pulumi.Output[str]:
+        source = args.config.source_control
+        child = pulumi.ResourceOptions(parent=self)
+        if config.manage_project:
+            project = azuredevops.Project(
+                f"{name}-project",
+                name=config.project,
+                visibility="private",
+                version_control="Git",
+                description="Governed Azure Databricks platform and its job code",
+                opts=pulumi.ResourceOptions(parent=self, protect=True),
+            )
+            project_id: pulumi.Output[str] = project.id
+            repository = azuredevops.Git(
+                f"{name}-repository",
+                project_id=project_id,
+                name=config.repository,
+                # The initial commit lands on develop, the default branch.
+                default_branch=f"refs/heads/{source.develop_branch}",
+                initialization=azuredevops.GitInitializationArgs(init_type="Clean"),
+                opts=pulumi.ResourceOptions(parent=self, protect=True),
+            )
+            repository_id: pulumi.Output[str] = repository.id
+            repository_name: pulumi.Output[str] = repository.name
+            azuredevops.GitRepositoryBranch(
+                f"{name}-branch-{source.main_branch}",
+                repository_id=repository_id,
+                name=source.main_branch,
+                ref_branch=repository.default_branch,
+                opts=child,
+            )
+            self._azure_devops_policies(name, config, source.main_branch, project_id, repository)
+        else:
+            invoke = pulumi.InvokeOptions(parent=self, provider=provider)
+            existing_project = azuredevops.get_project_output(name=config.project, opts=invoke)
+            project_id = existing_project.id
+            existing = azuredevops.get_git_repository_output(
+                project_id=project_id, name=config.repository, opts=invoke
+            )
+            repository_name = existing.name
+        self._azure_pipelines_federation(name, args, project_id)
+        organization = config.organization_url.rstrip("/")
+        return repository_name.apply(
+            lambda repository: f"{organization}/{quote(config.project)}/_git/{quote(repository)}"
+        )
+
+    def _azure_devops_policies(
+        self,
+        name: str,
+        config: AzureDevopsConfig,
+        main: str,
+        project_id: pulumi.Output[str],
+        repository: azuredevops.Git,
+    ) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        main_ref = f"refs/heads/{main}"
+        validation = azuredevops.BuildDefinition(
+            f"{name}-pr-validation",
+            project_id=project_id,
+            name="dataops pull-request validation",
+            repository=azuredevops.BuildDefinitionRepositoryArgs(
+                repo_type="TfsGit",
+                repo_id=repository.id,
+                branch_name=repository.default_branch,
+                yml_path=config.pipeline_path,
+            ),
+            ci_trigger=azuredevops.BuildDefinitionCiTriggerArgs(use_yaml=True),
+            opts=child,
+        )
+        azuredevops.BranchPolicyMinReviewers(
+            f"{name}-{main}-reviewers",
+            project_id=project_id,
+            enabled=True,
+            blocking=True,
+            settings=azuredevops.BranchPolicyMinReviewersSettingsArgs(
+                reviewer_count=config.minimum_reviewers,
+                submitter_can_vote=False,
+                on_push_reset_approved_votes=True,
+                scopes=[
+                    azuredevops.BranchPolicyMinReviewersSettingsScopeArgs(
+                        repository_id=repository.id, repository_ref=main_ref, match_type="Exact"
+                    )
+                ],
+            ),
+            opts=child,
+        )
+        azuredevops.BranchPolicyBuildValidation(
+            f"{name}-{main}-build-validation",
+            project_id=project_id,
+            enabled=True,
+            blocking=True,
+            settings=azuredevops.BranchPolicyBuildValidationSettingsArgs(
+                display_name="dataops pull-request validation",
+                build_definition_id=validation.id.apply(int),
+                valid_duration=720,
+                scopes=[
+                    azuredevops.BranchPolicyBuildValidationSettingsScopeArgs(
+                        repository_id=repository.id, repository_ref=main_ref, match_type="Exact"
+                    )
+                ],
+            ),
+            opts=child,
+        )
+
+    def _azure_pipelines_federation(
+        self, name: str, args: SourceControlArgs, project_id: pulumi.Output[str]
+    ) -> None:
+        config, identity = args.config, args.identity
+        # The pipeline's Azure service connections sign in as the stack's managed
+        # identities by workload identity federation: Azure DevOps issues the token, so
+        # its issuer and subject come from the connection, and the identity trusts them.
+        # `dataops-<stack>` deploys; `dataops-<stack>-preview` previews pull requests.
+        for connection_name, principal in (
+            (f"dataops-{args.stack}", identity.deploy),
+            (f"dataops-{preview_environment(args.stack)}", identity.preview),
+        ):
+            connection = azuredevops.ServiceEndpointAzureRM(
+                f"{name}-service-connection-{connection_name}",
+                project_id=project_id,
+                service_endpoint_name=connection_name,
+                description=f"Stack {args.stack} (workload identity federation, no secret)",
+                service_endpoint_authentication_scheme="WorkloadIdentityFederation",
+                credentials=azuredevops.ServiceEndpointAzureRMCredentialsArgs(
+                    serviceprincipalid=principal.client_id
+                ),
+                azurerm_spn_tenantid=config.azure.tenant_id,
+                azurerm_subscription_id=config.azure.subscription_id,
+                azurerm_subscription_name=f"dataops {args.stack}",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            identity.trust_ci(
+                principal,
+                connection_name.replace("dataops-", "azure-pipelines-"),
+                connection.workload_identity_federation_issuer,
+                connection.workload_identity_federation_subject,
+                databricks_audience=AZURE_TOKEN_EXCHANGE_AUDIENCE,
+            )
+
+
+def codeowners(owners: tuple[str, ...]) -> str:
+    return (
+        "# Managed by the dataops stack that owns this repository (sourceControl.github."
+        "codeOwners);\n# change it there.\n"
+        f"* {' '.join(owners)}\n"
+    )

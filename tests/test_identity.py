@@ -1,0 +1,303 @@
+"""Identity: groups, users, service principals, and how CI signs in without a secret."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from plan_helpers import (
+    SHIPPED_STACKS,
+    StackDocument,
+    assert_no_secret_in_clear,
+    masked,
+    provider_type,
+    single,
+)
+
+from components.identity import DELEGABLE_ROLES, RBAC_ADMINISTRATOR
+from components.naming import KEY_VAULT_SECRETS_USER
+from dataops.engine import Plan, PlannedResource
+from dataops.mocks import GENERATED_SECRET_PREFIX, SECRET_MASK
+
+USER = "databricks:index/user:User"
+GROUP = "databricks:index/group:Group"
+MEMBER = "databricks:index/groupMember:GroupMember"
+ASSIGNMENT = "databricks:index/mwsPermissionAssignment:MwsPermissionAssignment"
+ENTITLEMENTS = "databricks:index/entitlements:Entitlements"
+PRINCIPAL = "databricks:index/servicePrincipal:ServicePrincipal"
+PRINCIPAL_ROLE = "databricks:index/servicePrincipalRole:ServicePrincipalRole"
+PRINCIPAL_SECRET = "databricks:index/servicePrincipalSecret:ServicePrincipalSecret"
+POLICY = "databricks:index/servicePrincipalFederationPolicy:ServicePrincipalFederationPolicy"
+RULE_SET = "databricks:index/accessControlRuleSet:AccessControlRuleSet"
+MANAGED_IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+ROLE = "azure-native:authorization:RoleAssignment"
+VAULT_SECRET = "azure-native:keyvault:Secret"
+
+PlanOf = Callable[[str], Plan]
+Render = Callable[[str, StackDocument], Plan]
+DocumentOf = Callable[[str], StackDocument]
+
+ACCOUNT_LEVEL = (USER, GROUP, MEMBER, ASSIGNMENT, PRINCIPAL, PRINCIPAL_ROLE, POLICY, RULE_SET)
+
+
+def _provider_name(plan: Plan, resource: PlannedResource) -> str:
+    provider = plan.provider_of(resource)
+    assert provider is not None, resource.name
+    return provider.name
+
+
+def _principal(plan: Plan, role: str) -> PlannedResource:
+    return single(plan, PRINCIPAL, f"-identity-{role}")
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_account_level_identities_use_the_account_provider(plan: PlanOf, stack: str) -> None:
+    rendered = plan(stack)
+    for token in ACCOUNT_LEVEL:
+        resources = rendered.of_type(token)
+        assert resources, token
+        for resource in resources:
+            assert provider_type(rendered, resource) == "databricks", resource.name
+            assert _provider_name(rendered, resource) == f"datanova-{stack}-databricks-account"
+    for entitlements in rendered.of_type(ENTITLEMENTS):
+        name = _provider_name(rendered, entitlements)
+        assert name == f"datanova-{stack}-databricks-workspace", entitlements.name
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_each_stack_owns_its_groups_named_after_it(plan: PlanOf, stack: str) -> None:
+    rendered = plan(stack)
+    configured = [g.name for g in rendered.config.identity.groups]
+    names = [group.inputs["displayName"] for group in rendered.of_type(GROUP)]
+    assert sorted(names) == sorted(f"{stack}-{name}" for name in configured)
+    assert rendered.outputs["groupNames"] == [f"{stack}-{name}" for name in configured]
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_every_configured_user_lands_in_its_groups(plan: PlanOf, stack: str) -> None:
+    rendered = plan(stack)
+    groups = {g.urn: g.inputs["displayName"] for g in rendered.of_type(GROUP)}
+    users = {u.urn: u.inputs["userName"] for u in rendered.of_type(USER)}
+    found: dict[str, set[str]] = {}
+    for member in rendered.of_type(MEMBER):
+        (group,) = [groups[urn] for urn in member.dependencies if urn in groups]
+        (user,) = [users[urn] for urn in member.dependencies if urn in users]
+        found.setdefault(group, set()).add(user)
+    expected = {
+        f"{stack}-{group.name}": set(group.members)
+        for group in rendered.config.identity.groups
+        if group.members
+    }
+    assert found == expected
+    assert set(users.values()) == {u.email for u in rendered.config.identity.users}
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_account_users_are_adopted_not_duplicated(plan: PlanOf, stack: str) -> None:
+    # Every stack lists the same people; the second stack must adopt, not fail.
+    for user in plan(stack).of_type(USER):
+        assert user.inputs["force"] is True, user.name
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_groups_get_their_workspace_role_and_entitlements(plan: PlanOf, stack: str) -> None:
+    rendered = plan(stack)
+    workspace_id = rendered.outputs["workspaceId"]
+    for group in rendered.config.identity.groups:
+        account_group = single(rendered, GROUP, f"-group-{group.name}")
+        assignment = single(rendered, ASSIGNMENT, f"-workspace-access-group-{group.name}")
+        assert assignment.inputs["workspaceId"] == workspace_id
+        assert assignment.inputs["permissions"] == [group.workspace_role]
+        assert account_group.urn in assignment.dependencies
+        entitlements = single(rendered, ENTITLEMENTS, f"-entitlements-{group.name}")
+        assert entitlements.inputs["workspaceAccess"] is group.entitlements.workspace_access
+        sql = entitlements.inputs["databricksSqlAccess"]
+        assert sql is group.entitlements.databricks_sql_access
+        clusters = entitlements.inputs["allowClusterCreate"]
+        assert clusters is group.entitlements.allow_cluster_create
+        # Entitlements exist only once the group is in the workspace.
+        assert assignment.urn in entitlements.dependencies
+
+
+def test_cluster_creation_differs_between_dev_and_prod(plan: PlanOf) -> None:
+    dev = single(plan("dev"), ENTITLEMENTS, "-entitlements-data-engineers")
+    prod = single(plan("prod"), ENTITLEMENTS, "-entitlements-data-engineers")
+    assert dev.inputs["allowClusterCreate"] is True
+    assert prod.inputs["allowClusterCreate"] is False
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_deployer_administers_and_job_runner_uses_the_workspace(plan: PlanOf, stack: str) -> None:
+    rendered = plan(stack)
+    deployer, runner = _principal(rendered, "deployer"), _principal(rendered, "job-runner")
+    principals = rendered.config.identity.service_principals
+    assert deployer.inputs["displayName"] == principals.deployer.display_name
+    assert runner.inputs["displayName"] == principals.job_runner.display_name
+    assert single(rendered, ASSIGNMENT, "-access-deployer").inputs["permissions"] == ["ADMIN"]
+    assert single(rendered, ASSIGNMENT, "-access-job-runner").inputs["permissions"] == ["USER"]
+    admin = single(rendered, PRINCIPAL_ROLE)
+    assert admin.inputs["role"] == "account_admin"
+    assert deployer.urn in admin.dependencies
+    assert rendered.outputs["deployerApplicationId"] != rendered.outputs["jobRunnerApplicationId"]
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_deployer_may_run_jobs_as_the_job_runner(plan: PlanOf, stack: str) -> None:
+    rendered = plan(stack)
+    rule_set = single(rendered, RULE_SET)
+    runner_app = rendered.outputs["jobRunnerApplicationId"]
+    deployer_app = rendered.outputs["deployerApplicationId"]
+    account = rendered.config.databricks.account_id
+    assert rule_set.inputs["name"] == (
+        f"accounts/{account}/servicePrincipals/{runner_app}/ruleSets/default"
+    )
+    assert rule_set.inputs["grantRules"] == [
+        {
+            "principals": [f"servicePrincipals/{deployer_app}"],
+            "role": "roles/servicePrincipal.user",
+        }
+    ]
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_federated_subject_names_the_stacks_environment(plan: PlanOf, stack: str) -> None:
+    rendered = plan(stack)
+    subject = f"repo:datanova/dataops:environment:{stack}"
+    credential = single(rendered, CREDENTIAL, f"-identity-github-{stack}")
+    assert credential.inputs["issuer"] == "https://token.actions.githubusercontent.com"
+    assert credential.inputs["subject"] == subject
+    assert credential.inputs["audiences"] == ["api://AzureADTokenExchange"]
+    assert credential.inputs["resourceName"] == f"id-datanova-{stack}-deployer"
+    policy = single(rendered, POLICY, f"-identity-github-{stack}")
+    assert policy.inputs["oidcPolicy"] == {
+        "issuer": "https://token.actions.githubusercontent.com",
+        "subject": subject,
+        "audiences": [rendered.config.databricks.account_id],
+    }
+    # The policy belongs to the deployer (its numeric SCIM id), nobody else.
+    deployer_id = single(rendered, ASSIGNMENT, "-access-deployer").inputs["principalId"]
+    assert policy.inputs["servicePrincipalId"] == int(deployer_id)
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_previews_sign_in_as_read_only_principals(plan: PlanOf, stack: str) -> None:
+    """A pull request can edit its own workflow, so its environment must reach nothing
+    that writes: the preview identities read, and only from `<stack>-preview`."""
+    rendered = plan(stack)
+    subject = f"repo:datanova/dataops:environment:{stack}-preview"
+    credential = single(rendered, CREDENTIAL, f"-identity-github-{stack}-preview")
+    assert credential.inputs["subject"] == subject
+    assert credential.inputs["resourceName"] == f"id-datanova-{stack}-preview"
+    roles = [r for r in rendered.of_type(ROLE) if "-identity-preview-" in r.name]
+    assert [r.inputs["roleDefinitionId"].rsplit("/", 1)[-1] for r in roles] == [
+        "acdd72a7-3385-48ef-bd42-f606fba81ae7"  # Reader
+    ]
+    assert roles[0].inputs["scope"].endswith(f"/resourceGroups/rg-datanova-{stack}")
+    policy = single(rendered, POLICY, f"-identity-github-{stack}-preview")
+    assert policy.inputs["oidcPolicy"]["subject"] == subject
+    preview = single(rendered, PRINCIPAL, "-identity-preview")
+    preview_id = int(single(rendered, ASSIGNMENT, "-access-preview").inputs["principalId"])
+    assert policy.inputs["servicePrincipalId"] == preview_id
+    assert single(rendered, ASSIGNMENT, "-access-preview").inputs["permissions"] == ["USER"]
+    # Not an account admin: only the deployer holds that role.
+    assert all(preview.urn not in role.dependencies for role in rendered.of_type(PRINCIPAL_ROLE))
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_workspace_access_waits_for_the_metastore_assignment(plan: PlanOf, stack: str) -> None:
+    """A workspace accepts account principals only once a metastore is attached."""
+    rendered = plan(stack)
+    attachment = single(
+        rendered, "databricks:index/metastoreAssignment:MetastoreAssignment", "-assignment"
+    )
+    for assignment in rendered.of_type(ASSIGNMENT):
+        assert attachment.urn in assignment.dependencies, assignment.name
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_deployer_identity_may_manage_only_its_resource_group(plan: PlanOf, stack: str) -> None:
+    rendered = plan(stack)
+    subscription = rendered.config.azure.subscription_id
+    identity = single(rendered, MANAGED_IDENTITY, "-deployer-identity")
+    assert rendered.outputs["deployerClientId"]
+    roles = [r for r in rendered.of_type(ROLE) if "-identity-deployer-" in r.name]
+    assert {r.inputs["roleDefinitionId"].rsplit("/", 1)[-1] for r in roles} == {
+        "b24988ac-6180-42a0-ab88-20f7382dd24c",  # Contributor
+        RBAC_ADMINISTRATOR,
+    }
+    for role in roles:
+        assert (
+            role.inputs["scope"]
+            == f"/subscriptions/{subscription}/resourceGroups/rg-datanova-{stack}"
+        )
+        assert role.inputs["principalType"] == "ServicePrincipal"
+        assert identity.urn in role.dependencies
+
+
+def test_deployer_may_grant_only_the_data_plane_roles(plan: PlanOf) -> None:
+    administrator = single(plan("prod"), ROLE, "-deployer-rbac-administrator")
+    condition = administrator.inputs["condition"]
+    assert administrator.inputs["conditionVersion"] == "2.0"
+    assert "roleAssignments/write" in condition and "roleAssignments/delete" in condition
+    assert KEY_VAULT_SECRETS_USER in DELEGABLE_ROLES
+    for role in DELEGABLE_ROLES:
+        assert condition.count(role) == 2  # once for write, once for delete
+    owner = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+    for forbidden in (owner, RBAC_ADMINISTRATOR):  # nor may it grant itself more
+        assert forbidden not in condition
+
+
+def test_deployer_role_assignment_names_are_stable_and_distinct_per_stack(plan: PlanOf) -> None:
+    names = [
+        role.inputs["roleAssignmentName"]
+        for stack in SHIPPED_STACKS
+        for role in plan(stack).of_type(ROLE)
+        if "-identity-deployer-" in role.name
+    ]
+    assert len(names) == len(set(names)) == 2 * len(SHIPPED_STACKS)
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_no_service_principal_has_a_secret_by_default(plan: PlanOf, stack: str) -> None:
+    rendered = plan(stack)
+    assert rendered.of_type(PRINCIPAL_SECRET) == []
+    assert rendered.of_type(VAULT_SECRET) == []
+
+
+def _with_client_secret(stack_document: DocumentOf, render: Render) -> Plan:
+    document = stack_document("prod")
+    principals = document["config"]["dataops:identity"]["servicePrincipals"]
+    principals["deployer"]["clientSecret"] = True
+    return render("prod", document)
+
+
+def test_a_requested_secret_is_generated_and_kept_in_key_vault(
+    stack_document: DocumentOf, render: Render
+) -> None:
+    rendered = _with_client_secret(stack_document, render)
+    generated = single(rendered, PRINCIPAL_SECRET)
+    assert provider_type(rendered, generated) == "databricks"
+    deployer = _principal(rendered, "deployer")
+    assert deployer.urn in generated.dependencies
+    stored = single(rendered, VAULT_SECRET)
+    assert stored.inputs["secretName"] == "databricks-deployer-client-secret"
+    assert stored.inputs["vaultName"] == "kv-datanova-prod"
+    assert masked(stored.inputs["properties"]["value"])
+    assert generated.urn in stored.dependencies
+    # Only the deployer asked for one.
+    assert len(rendered.of_type(PRINCIPAL_SECRET)) == 1
+
+
+def test_no_service_principal_secret_is_exported(
+    stack_document: DocumentOf, render: Render, plan: PlanOf
+) -> None:
+    rendered = _with_client_secret(stack_document, render)
+    text = rendered.dumps()
+    assert GENERATED_SECRET_PREFIX not in text
+    assert_no_secret_in_clear(rendered)
+    for stack_plan in (rendered, *(plan(stack) for stack in SHIPPED_STACKS)):
+        outputs = repr(stack_plan.outputs)
+        assert SECRET_MASK not in outputs
+        assert GENERATED_SECRET_PREFIX not in outputs
+        assert not any("secret" in key.lower() for key in stack_plan.outputs)
