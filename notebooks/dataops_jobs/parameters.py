@@ -1,0 +1,341 @@
+"""Job parameters of the entry notebooks: the contract between the job code and the jobs layer.
+
+The Pulumi jobs layer imports this module (standard library only, no pyspark):
+
+    from notebooks.dataops_jobs import parameters as jp
+
+    task = jp.MEDALLION_BRONZE
+    notebook_path = f"{code_folder}/{task.workspace_path}"          # .../medallion_bronze
+    base_parameters = task.values(catalog="prod", landing_path=..., checkpoint_path=...)
+
+``EntryPoint.values`` refuses unknown names and missing required ones, so a typo fails the
+plan, not the first run. All values are strings (Databricks passes job parameters as
+strings; booleans are "true"/"false").
+
+Hand-off: the five job tasks
+============================
+
+Every entry is a **notebook** (Databricks source format: ``# Databricks notebook source``
+header, ``# COMMAND ----------`` cells), uploaded as a notebook (``databricks.Notebook``,
+language PYTHON) to ``<code folder>/<workspace_path>``, i.e. the file name without ``.py``.
+Everything else in ``upload.upload_manifest()`` (this package, the sample data, the
+``gitsync`` package) is uploaded as workspace files next to them, keeping relative paths:
+a notebook imports ``dataops_jobs`` (and runs ``gitsync``) from its own folder, which
+Databricks puts on ``sys.path``. Run them on a single-user (dedicated) job cluster:
+Unity Catalog, Databricks Runtime 15.4 LTS (Spark 3.5, Python 3.11).
+
+``medallion_bronze.py`` (task ``bronze``)
+    Parameters: ``catalog`` (``prod``), ``landing_path``
+    (``abfss://landing@stdatanovaprod.dfs.core.windows.net/datanova``: the landing
+    external location), ``checkpoint_path``
+    (``abfss://bronze@stdatanovaprod.dfs.core.windows.net/_checkpoints/medallion``:
+    a path the job may write, under the bronze external location), ``seed_sample_data``
+    (``false``; ``true`` copies the shipped sample files into the landing path first,
+    skipping files already there: for dev and staging).
+    Reads ``<landing_path>/orders/*.jsonl`` and ``<landing_path>/customers/*.csv``
+    incrementally with Auto Loader (``availableNow``; the checkpoints remember which files
+    were ingested) and appends the raw records, all columns as strings, plus
+    ``_corrupt_record``, ``_source_file`` and ``_ingested_at`` to
+    ``<catalog>.bronze.orders`` and ``<catalog>.bronze.customers``.
+    Needs: READ FILES on the landing location, READ/WRITE FILES on the checkpoint path,
+    USE CATALOG, USE SCHEMA + CREATE TABLE + MODIFY on ``bronze``.
+    Success: the notebook exits with JSON ``{"task": "bronze", "rows": {"orders": n, ...}}``
+    (rows appended by this run). Failure: an exception (bad parameter, unreadable path),
+    the task fails.
+
+``medallion_silver.py`` (task ``silver``, depends on ``bronze``)
+    Parameters: ``catalog``.
+    Reads the bronze tables, types and validates every record, keeps the latest valid
+    version per key (``order_id``, ``customer_id``; latest ``updated_at``) and overwrites
+    ``<catalog>.silver.orders`` and ``<catalog>.silver.customers``; rejected records go,
+    with the reasons, to ``<catalog>.silver.quarantine`` (overwritten: it reflects bronze).
+    Success: exits with JSON ``{"task": "silver", "rows": {...}, "rejected": {...}}``.
+    Rejected records do not fail the task; they are counted in the exit value.
+
+``medallion_gold.py`` (task ``gold``, depends on ``silver``)
+    Parameters: ``catalog``.
+    Overwrites ``<catalog>.gold.daily_revenue_by_segment`` and
+    ``<catalog>.gold.customer_revenue`` from the silver tables.
+    Success: exits with JSON ``{"task": "gold", "rows": {...}}``.
+
+``integration_tests.py`` (task ``integration_tests``)
+    Parameters: ``catalog`` (``staging``); ``expected_tables`` (default: the medallion's
+    tables, ``bronze.orders,bronze.customers,silver.orders,...``; comma-separated
+    ``schema.table``); ``grant_checks`` (JSON list, default
+    ``[{"principal": "analysts", "securable": "SCHEMA", "name": "gold",
+    "must_have": ["SELECT"], "must_not_have": ["MODIFY"]}]``); ``results_table``
+    (default ``<catalog>.bronze.integration_test_results``).
+    Checks: the bronze/silver/gold schemas and the expected tables exist, the grants hold
+    (``SHOW GRANTS``, inherited privileges included, ``ALL PRIVILEGES`` counts as every
+    privilege) and a sample query on gold returns rows. The running identity needs
+    ``MANAGE`` on the catalog (or ownership) to read grants it does not hold itself.
+    Writes one row per check to ``results_table`` (appended, with the run's id) and
+    prints the result as one JSON line.
+    Success: exits with the result JSON (``dbutils.notebook.exit``): ``{"suite",
+    "catalog", "status": "passed", "passed", "failed", "started_at", "finished_at",
+    "run_id", "checks": [{"name", "status", "detail"}]}``; CI reads it from
+    ``jobs/runs/get-output`` (``notebook_output.result``). Failure: the task fails with
+    ``IntegrationTestsError: <the same JSON>`` as its error (``error`` in get-output).
+    The gold tables exist only after the medallion job ran once: run it first (CI, or a
+    ``run_job_task`` before the test task).
+
+``git_sync.py`` (task ``git_sync``)
+    Parameters: ``source_path`` (``/Clients``), ``target_repository``
+    (``https://github.com/datanova/notebook-backup.git``; no credentials in the URL),
+    ``target_branch`` (``main``), ``secret_scope`` (``dataops``; empty: no token, e.g. an
+    ssh remote), ``secret_key`` (``git-sync-token``), ``report_dir``
+    (``/Workspace/Shared/dataops/reports/gitsync``: where each run's JSON report is kept).
+    Reads the git token with ``dbutils.secrets.get(secret_scope, secret_key)`` (a Key
+    Vault-backed scope) and runs ``python -m gitsync run --source ... --repo ...
+    --branch ... --report ...`` from the code folder, with the token only in the child's
+    environment (``GITSYNC_GIT_TOKEN``) and the workspace credentials of the run
+    (``DATABRICKS_HOST``/``DATABRICKS_TOKEN`` from the notebook context) likewise.
+    Needs: the PyPI library ``databricks-sdk`` in the range of ``requirements.txt`` (the
+    runtime's own is older) as a task library, ``git`` (in the runtime), READ on the
+    secret scope for the run-as identity.
+    Writes ``<report_dir>/gitsync-<UTC time>.json`` and pushes the backup branch.
+    Success: prints gitsync's one-line summary and exits with JSON ``{"task": "git_sync",
+    "exit_code": 0, "summary", "report_path", "report"}``. Failure: any non-zero gitsync
+    exit (1 error, 2 bad arguments, 3 incomplete) fails the task with
+    ``GitSyncError: gitsync exited <code> (<meaning>): <summary or error line>``.
+
+Suggested jobs: ``medallion`` = bronze -> silver -> gold; ``integration-tests`` =
+integration_tests; ``git-sync`` = git_sync. The task keys above are suggestions
+(``EntryPoint.task_key``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Literal
+
+# The medallion's fixed layout inside the environment's catalog.
+BRONZE, SILVER, GOLD = "bronze", "silver", "gold"
+MEDALLION_SCHEMAS = (BRONZE, SILVER, GOLD)
+BRONZE_TABLES = ("orders", "customers")
+SILVER_TABLES = ("orders", "customers", "quarantine")
+GOLD_TABLES = ("daily_revenue_by_segment", "customer_revenue")
+MEDALLION_TABLES = (
+    tuple(f"{BRONZE}.{t}" for t in BRONZE_TABLES)
+    + tuple(f"{SILVER}.{t}" for t in SILVER_TABLES)
+    + tuple(f"{GOLD}.{t}" for t in GOLD_TABLES)
+)
+INTEGRATION_RESULTS_TABLE = "integration_test_results"  # in the bronze schema by default
+
+# Parameter names (the widget names the notebooks read).
+CATALOG = "catalog"
+LANDING_PATH = "landing_path"
+CHECKPOINT_PATH = "checkpoint_path"
+SEED_SAMPLE_DATA = "seed_sample_data"
+EXPECTED_TABLES = "expected_tables"
+GRANT_CHECKS = "grant_checks"
+RESULTS_TABLE = "results_table"
+SOURCE_PATH = "source_path"
+TARGET_REPOSITORY = "target_repository"
+TARGET_BRANCH = "target_branch"
+SECRET_SCOPE = "secret_scope"
+SECRET_KEY = "secret_key"
+REPORT_DIR = "report_dir"
+
+DEFAULT_SECRET_SCOPE = "dataops"
+DEFAULT_GIT_TOKEN_KEY = "git-sync-token"
+DEFAULT_REPORT_DIR = "/Workspace/Shared/dataops/reports/gitsync"
+DEFAULT_GRANT_CHECKS = (
+    {
+        "principal": "analysts",
+        "securable": "SCHEMA",
+        "name": GOLD,
+        "must_have": ["SELECT"],
+        "must_not_have": ["MODIFY"],
+    },
+)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One job parameter: a notebook widget. ``default`` None means required."""
+
+    name: str
+    description: str
+    example: str
+    default: str | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """One job task's code: which file, what it takes, what it writes."""
+
+    task_key: str
+    path: str  # relative to notebooks/ and to the deployed code folder
+    kind: Literal["NOTEBOOK"]
+    parameters: tuple[Parameter, ...]
+    writes: str
+    # (scope parameter, key parameter) of the secret the task reads with dbutils.secrets.get;
+    # the run-as identity needs READ on that scope.
+    secret_parameters: tuple[str, str] | None = None
+
+    @property
+    def workspace_path(self) -> str:
+        """Path under the code folder: notebooks carry no extension in the workspace."""
+        return str(PurePosixPath(self.path).with_suffix(""))
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.parameters)
+
+    def values(self, **given: str) -> dict[str, str]:
+        """The task's parameters with defaults filled in; refuses unknown or missing names."""
+        known = {p.name: p for p in self.parameters}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise ValueError(
+                f"{self.path}: unknown parameter(s) {unknown}; it takes {sorted(known)}"
+            )
+        resolved: dict[str, str] = {}
+        missing: list[str] = []
+        for name, parameter in known.items():
+            value = given.get(name, parameter.default)
+            if value is None or (parameter.required and value == ""):
+                missing.append(name)
+            else:
+                resolved[name] = value
+        if missing:
+            raise ValueError(f"{self.path}: required parameter(s) {missing} not given")
+        return resolved
+
+
+_CATALOG = Parameter(CATALOG, "The environment's Unity Catalog catalog", "prod")
+
+MEDALLION_BRONZE = EntryPoint(
+    task_key="bronze",
+    path="medallion_bronze.py",
+    kind="NOTEBOOK",
+    parameters=(
+        _CATALOG,
+        Parameter(
+            LANDING_PATH,
+            "Landing zone root (the landing external location); orders/ and customers/ below",
+            "abfss://landing@stdatanovaprod.dfs.core.windows.net/datanova",
+        ),
+        Parameter(
+            CHECKPOINT_PATH,
+            "Where the incremental readers keep their checkpoints (writable by the job)",
+            "abfss://bronze@stdatanovaprod.dfs.core.windows.net/_checkpoints/medallion",
+        ),
+        Parameter(
+            SEED_SAMPLE_DATA,
+            "true: copy the shipped sample files into the landing path first (dev, staging)",
+            "false",
+            default="false",
+        ),
+    ),
+    writes="<catalog>.bronze.orders, <catalog>.bronze.customers (append)",
+)
+
+MEDALLION_SILVER = EntryPoint(
+    task_key="silver",
+    path="medallion_silver.py",
+    kind="NOTEBOOK",
+    parameters=(_CATALOG,),
+    writes=(
+        "<catalog>.silver.orders, <catalog>.silver.customers, "
+        "<catalog>.silver.quarantine (overwrite)"
+    ),
+)
+
+MEDALLION_GOLD = EntryPoint(
+    task_key="gold",
+    path="medallion_gold.py",
+    kind="NOTEBOOK",
+    parameters=(_CATALOG,),
+    writes=("<catalog>.gold.daily_revenue_by_segment, <catalog>.gold.customer_revenue (overwrite)"),
+)
+
+INTEGRATION_TESTS = EntryPoint(
+    task_key="integration_tests",
+    path="integration_tests.py",
+    kind="NOTEBOOK",
+    parameters=(
+        Parameter(CATALOG, "The environment's catalog under test", "staging"),
+        Parameter(
+            EXPECTED_TABLES,
+            "Comma-separated schema.table names that must exist",
+            "gold.daily_revenue_by_segment,gold.customer_revenue",
+            default=",".join(MEDALLION_TABLES),
+        ),
+        Parameter(
+            GRANT_CHECKS,
+            "JSON list of {principal, securable, name, must_have, must_not_have}",
+            json.dumps(list(DEFAULT_GRANT_CHECKS)),
+            default=json.dumps(list(DEFAULT_GRANT_CHECKS)),
+        ),
+        Parameter(
+            RESULTS_TABLE,
+            "Table the per-check results are appended to; empty: "
+            f"<catalog>.{BRONZE}.{INTEGRATION_RESULTS_TABLE}",
+            f"staging.{BRONZE}.{INTEGRATION_RESULTS_TABLE}",
+            default="",
+        ),
+    ),
+    writes=f"results_table (default <catalog>.{BRONZE}.{INTEGRATION_RESULTS_TABLE}, append)",
+)
+
+GIT_SYNC = EntryPoint(
+    task_key="git_sync",
+    path="git_sync.py",
+    kind="NOTEBOOK",
+    parameters=(
+        Parameter(SOURCE_PATH, "Workspace folder mirrored into git", "/Clients"),
+        Parameter(
+            TARGET_REPOSITORY,
+            "Git remote the backup is pushed to (no credentials in the URL)",
+            "https://github.com/datanova/notebook-backup.git",
+        ),
+        Parameter(TARGET_BRANCH, "Branch of the backup repository", "main", default="main"),
+        Parameter(
+            SECRET_SCOPE,
+            "Secret scope holding the git token; empty: no token (ssh or local remote)",
+            DEFAULT_SECRET_SCOPE,
+            default=DEFAULT_SECRET_SCOPE,
+        ),
+        Parameter(
+            SECRET_KEY,
+            "Key of the git token in the secret scope",
+            DEFAULT_GIT_TOKEN_KEY,
+            default=DEFAULT_GIT_TOKEN_KEY,
+        ),
+        Parameter(
+            REPORT_DIR,
+            "Folder each run's JSON report is copied to (/Workspace, /Volumes or /dbfs path)",
+            DEFAULT_REPORT_DIR,
+            default=DEFAULT_REPORT_DIR,
+        ),
+    ),
+    writes="<report_dir>/gitsync-<UTC time>.json; the backup branch and its tag",
+    secret_parameters=(SECRET_SCOPE, SECRET_KEY),
+)
+
+MEDALLION_TASKS = (MEDALLION_BRONZE, MEDALLION_SILVER, MEDALLION_GOLD)
+ENTRY_POINTS = (*MEDALLION_TASKS, INTEGRATION_TESTS, GIT_SYNC)
+
+
+def entry_point(path: str) -> EntryPoint:
+    """The entry point of a notebook file, by its path relative to notebooks/."""
+    for entry in ENTRY_POINTS:
+        if entry.path == path:
+            return entry
+    raise KeyError(f"{path!r} is not an entry point; they are {[e.path for e in ENTRY_POINTS]}")
+
+
+def parse_bool(name: str, value: str) -> bool:
+    """Job parameters are strings: accept true/false (any case), refuse anything else."""
+    lowered = value.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    raise ValueError(f"parameter {name}: {value!r} is not true or false")

@@ -1,0 +1,21 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # Medallion: gold
+# MAGIC
+# MAGIC Rebuilds `<catalog>.gold.daily_revenue_by_segment` and `<catalog>.gold.customer_revenue`
+# MAGIC from silver: revenue of placed and shipped orders, per UTC day and the customer's
+# MAGIC current segment. Logic: `dataops_jobs/medallion.py`.
+
+# COMMAND ----------
+
+from dataops_jobs import medallion
+from dataops_jobs import parameters as jp
+from dataops_jobs.notebook import read_parameters
+
+values = read_parameters(dbutils.widgets, jp.MEDALLION_GOLD)
+
+# COMMAND ----------
+
+written = medallion.run_gold(spark, values[jp.CATALOG])
+print(f"gold: rows per table: {written}")
+dbutils.notebook.exit(medallion.task_result("gold", rows=written))

@@ -1,0 +1,21 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # Medallion: silver
+# MAGIC
+# MAGIC Rebuilds `<catalog>.silver.orders|customers` from all of bronze: typed, validated, the
+# MAGIC latest valid version per key. Rejected records go to `<catalog>.silver.quarantine`
+# MAGIC with their reasons. Logic: `dataops_jobs/medallion.py`.
+
+# COMMAND ----------
+
+from dataops_jobs import medallion
+from dataops_jobs import parameters as jp
+from dataops_jobs.notebook import read_parameters
+
+values = read_parameters(dbutils.widgets, jp.MEDALLION_SILVER)
+
+# COMMAND ----------
+
+written = medallion.run_silver(spark, values[jp.CATALOG])
+print(f"silver: {written}")
+dbutils.notebook.exit(medallion.task_result("silver", **written))

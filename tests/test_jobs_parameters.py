@@ -1,0 +1,227 @@
+"""The hand-off to the jobs layer: entry points, their parameters, the upload manifest."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dataops_jobs import parameters as jp
+from dataops_jobs.notebook import read_parameters
+from dataops_jobs.upload import NOTEBOOK_HEADER, upload_manifest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = REPO_ROOT / "notebooks"
+
+
+def test_the_entry_points_are_the_five_job_tasks() -> None:
+    assert [(e.task_key, e.path, e.workspace_path) for e in jp.ENTRY_POINTS] == [
+        ("bronze", "medallion_bronze.py", "medallion_bronze"),
+        ("silver", "medallion_silver.py", "medallion_silver"),
+        ("gold", "medallion_gold.py", "medallion_gold"),
+        ("integration_tests", "integration_tests.py", "integration_tests"),
+        ("git_sync", "git_sync.py", "git_sync"),
+    ]
+
+
+@pytest.mark.parametrize("entry", jp.ENTRY_POINTS, ids=lambda e: e.path)
+def test_every_entry_point_is_a_databricks_notebook_beside_the_package(
+    entry: jp.EntryPoint,
+) -> None:
+    source = (NOTEBOOKS / entry.path).read_text(encoding="utf-8")
+    assert source.splitlines()[0] == NOTEBOOK_HEADER
+    assert "\n# COMMAND ----------\n" in source
+    # Databricks puts a notebook's own folder on sys.path: it must be the package's.
+    assert "/" not in entry.path and (NOTEBOOKS / "dataops_jobs" / "__init__.py").is_file()
+
+
+@pytest.mark.parametrize("entry", jp.ENTRY_POINTS, ids=lambda e: e.path)
+def test_every_notebook_reads_the_parameters_of_its_entry_point(entry: jp.EntryPoint) -> None:
+    source = (NOTEBOOKS / entry.path).read_text(encoding="utf-8")
+    constant = next(name for name, value in vars(jp).items() if value is entry)
+    assert f"read_parameters(dbutils.widgets, jp.{constant})" in source
+
+
+def test_the_parameter_names_per_task() -> None:
+    assert {e.task_key: e.parameter_names for e in jp.ENTRY_POINTS} == {
+        "bronze": ("catalog", "landing_path", "checkpoint_path", "seed_sample_data"),
+        "silver": ("catalog",),
+        "gold": ("catalog",),
+        "integration_tests": ("catalog", "expected_tables", "grant_checks", "results_table"),
+        "git_sync": (
+            "source_path",
+            "target_repository",
+            "target_branch",
+            "secret_scope",
+            "secret_key",
+            "report_dir",
+        ),
+    }
+
+
+def test_only_the_git_sync_task_reads_a_secret() -> None:
+    assert {e.task_key: e.secret_parameters for e in jp.ENTRY_POINTS if e.secret_parameters} == {
+        "git_sync": ("secret_scope", "secret_key")
+    }
+
+
+def test_values_fill_in_defaults() -> None:
+    assert jp.GIT_SYNC.values(
+        source_path="/Clients", target_repository="https://github.com/datanova/b.git"
+    ) == {
+        "source_path": "/Clients",
+        "target_repository": "https://github.com/datanova/b.git",
+        "target_branch": "main",
+        "secret_scope": "dataops",
+        "secret_key": "git-sync-token",
+        "report_dir": "/Workspace/Shared/dataops/reports/gitsync",
+    }
+
+
+def test_values_refuse_an_unknown_parameter() -> None:
+    message = "medallion_silver.py: unknown parameter(s) ['catalogue']; it takes ['catalog']"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        jp.MEDALLION_SILVER.values(catalogue="prod")
+
+
+def test_values_refuse_a_missing_required_parameter() -> None:
+    message = (
+        "medallion_bronze.py: required parameter(s) ['landing_path', 'checkpoint_path'] not given"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        jp.MEDALLION_BRONZE.values(catalog="prod", landing_path="")
+
+
+def test_medallion_tables_cover_the_three_schemas() -> None:
+    assert jp.MEDALLION_TABLES == (
+        "bronze.orders",
+        "bronze.customers",
+        "silver.orders",
+        "silver.customers",
+        "silver.quarantine",
+        "gold.daily_revenue_by_segment",
+        "gold.customer_revenue",
+    )
+
+
+@pytest.mark.parametrize(("text", "value"), [("true", True), (" FALSE ", False), ("True", True)])
+def test_booleans_are_true_or_false(text: str, value: bool) -> None:
+    assert jp.parse_bool("seed_sample_data", text) is value
+
+
+def test_other_booleans_are_refused() -> None:
+    with pytest.raises(
+        ValueError, match=r"^parameter seed_sample_data: 'yes' is not true or false$"
+    ):
+        jp.parse_bool("seed_sample_data", "yes")
+
+
+class Widgets:
+    def __init__(self, job_parameters: dict[str, str]) -> None:
+        self.job_parameters = job_parameters
+        self.declared: dict[str, str] = {}
+
+    def text(self, name: str, defaultValue: str, label: str | None = None) -> None:  # noqa: N803
+        self.declared[name] = defaultValue
+
+    def get(self, name: str) -> str:
+        return self.job_parameters.get(name, self.declared[name])
+
+
+def test_notebooks_declare_every_widget_with_its_default() -> None:
+    widgets = Widgets({"catalog": " prod ", "landing_path": "abfss://l/x", "checkpoint_path": "c"})
+    values = read_parameters(widgets, jp.MEDALLION_BRONZE)
+    assert widgets.declared == {
+        "catalog": "",
+        "landing_path": "",
+        "checkpoint_path": "",
+        "seed_sample_data": "false",
+    }
+    assert values == {
+        "catalog": "prod",
+        "landing_path": "abfss://l/x",
+        "checkpoint_path": "c",
+        "seed_sample_data": "false",
+    }
+
+
+def test_a_notebook_names_every_missing_parameter_with_an_example() -> None:
+    message = (
+        "git_sync.py: job parameter(s) ['source_path', 'target_repository'] are required; "
+        "set them on the task (e.g. source_path=/Clients, "
+        "target_repository=https://github.com/datanova/notebook-backup.git)"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        read_parameters(Widgets({}), jp.GIT_SYNC)
+
+
+# ---------------------------------------------------------------------------- upload
+
+
+def test_the_manifest_ships_the_notebooks_package_sample_data_and_gitsync() -> None:
+    manifest = upload_manifest(REPO_ROOT)
+    notebooks = sorted(u.target for u in manifest if u.kind == "NOTEBOOK")
+    assert notebooks == sorted(e.workspace_path for e in jp.ENTRY_POINTS)
+    files = {u.target for u in manifest if u.kind == "FILE"}
+    assert {
+        "dataops_jobs/__init__.py",
+        "dataops_jobs/git_sync.py",
+        "dataops_jobs/integration.py",
+        "dataops_jobs/medallion.py",
+        "dataops_jobs/notebook.py",
+        "dataops_jobs/parameters.py",
+        "dataops_jobs/upload.py",
+        "sample_data/customers/customers_2024-06-01.csv",
+        "sample_data/customers/customers_2024-06-03.csv",
+        "sample_data/orders/orders_2024-06-01.jsonl",
+        "sample_data/orders/orders_2024-06-02.jsonl",
+        "sample_data/orders/orders_2024-06-03.jsonl",
+    } == {f for f in files if not f.startswith("gitsync/")}
+    assert {"gitsync/__main__.py", "gitsync/cli.py"} <= files
+    assert all(u.source.is_file() for u in manifest)
+    assert {u.language for u in manifest if u.kind == "NOTEBOOK"} == {"PYTHON"}
+
+
+def test_the_manifest_leaves_caches_and_local_leftovers_home(tmp_path: Path) -> None:
+    notebooks, gitsync = tmp_path / "notebooks", tmp_path / "gitsync"
+    for path, text in {
+        notebooks / "job.py": f"{NOTEBOOK_HEADER}\nprint(1)\n",
+        notebooks / "pkg" / "mod.py": "x = 1\n",
+        notebooks / "pkg" / "__pycache__" / "mod.cpython-311.pyc": "",
+        notebooks / "pkg" / "__pycache__" / "mod.py": "",
+        notebooks / ".ipynb_checkpoints" / "job-checkpoint.py": "",
+        notebooks / "spark-warehouse" / "t" / "part-0.json": "",
+        notebooks / "tests" / "test_x.py": "",
+        notebooks / "README.md": "",
+        notebooks / "derby.log": "",
+        gitsync / "cli.py": "",
+        gitsync / "README.md": "",
+    }.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert [(u.target, u.kind) for u in upload_manifest(tmp_path)] == [
+        ("job", "NOTEBOOK"),
+        ("pkg/mod.py", "FILE"),
+        ("gitsync/cli.py", "FILE"),
+    ]
+
+
+def test_the_pulumi_program_can_import_the_contract_without_pyspark() -> None:
+    # As components/ will: from the repository root, as notebooks.dataops_jobs, with no
+    # pyspark installed (requirements.txt does not have it).
+    script = (
+        "import sys; sys.modules['pyspark'] = None\n"
+        "from notebooks.dataops_jobs import parameters, upload\n"
+        "print(len(parameters.ENTRY_POINTS), len(upload.upload_manifest(__import__('pathlib')"
+        ".Path('.'))) > 0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "5 True"), done.stderr
