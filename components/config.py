@@ -288,6 +288,16 @@ def _check_grant_groups(
             )
 
 
+# The medallion's schemas, in the jobs' catalog.
+MEDALLION_SCHEMAS = ("bronze", "silver", "gold")
+# Every workspace user may manage what is under /Shared (Databricks' default ACL).
+SHARED_FOLDER = "/Shared"
+
+
+def _is_under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(f"{folder}/")
+
+
 # Databricks refuses VNet-injection subnets smaller than a /26 (its clusters need the room).
 _DATABRICKS_SUBNET_MAX_PREFIX = 26
 
@@ -738,11 +748,23 @@ class GitSyncJobConfig(_Model):
 class IntegrationTestJobConfig(_Model):
     schedule: ScheduleConfig | None = _doc(None, "Optional schedule (CI triggers it after deploy)")
     timeout_seconds: int = _doc(3600, "Run timeout", ge=60)
+    run_medallion_first: bool = _doc(
+        True, "Run the medallion job first, so the tables the checks read exist and are current"
+    )
 
 
 class MedallionJobConfig(_Model):
     schedule: ScheduleConfig | None = _doc(None, "Optional schedule of the ingestion")
     timeout_seconds: int = _doc(3600, "Run timeout", ge=60)
+    seed_sample_data: bool | None = _doc(
+        None, "Copy the shipped sample files into landing first; default on outside prod"
+    )
+    landing_zone: UcIdentifier | None = _doc(
+        None, "Zone whose deliveries bronze reads; default the first of azure.storage.zones"
+    )
+    checkpoint_zone: UcIdentifier | None = _doc(
+        None, "Zone holding bronze's Auto Loader checkpoints; default the second zone"
+    )
 
 
 class JobsConfig(_Model):
@@ -756,7 +778,18 @@ class JobsConfig(_Model):
     )
     medallion: MedallionJobConfig = _doc(MedallionJobConfig(), "The bronze/silver/gold ingestion")
     code_folder: WorkspacePath | None = _doc(
-        None, "Where job code is uploaded; default /Shared/dataops/<stack>"
+        None,
+        "Where job code is uploaded; default /Shared/dataops/<stack> (every user may edit "
+        "/Shared: prod needs a folder outside it, e.g. /dataops/prod)",
+    )
+    catalog: UcIdentifier | None = _doc(
+        None, "Catalog the jobs write; default unityCatalog.defaultCatalog, else the first catalog"
+    )
+    run_groups: tuple[GroupName, ...] = _doc(
+        ("data-engineers",), "identity.groups that may view and run the jobs (CAN_MANAGE_RUN)"
+    )
+    manage_groups: tuple[GroupName, ...] = _doc(
+        ("platform-admins",), "identity.groups that manage the jobs (CAN_MANAGE)"
     )
 
 
@@ -872,6 +905,75 @@ class StackConfig(_Model):
             )
         return self
 
+    @model_validator(mode="after")
+    def _jobs(self) -> StackConfig:
+        jobs = self.jobs
+        catalogs = {c.name: c for c in self.unity_catalog.catalogs}
+        if jobs.catalog is not None and jobs.catalog not in catalogs:
+            raise _PathError(
+                ("jobs", "catalog"),
+                f"{jobs.catalog!r} is not one of the catalogs {sorted(catalogs)}",
+            )
+        catalog = catalogs[self.jobs_catalog]
+        schemas = {s.name for s in catalog.schemas}
+        missing = [s for s in MEDALLION_SCHEMAS if s not in schemas]
+        if missing:
+            index = self.unity_catalog.catalogs.index(catalog)
+            raise _PathError(
+                ("unityCatalog", "catalogs", index, "schemas"),
+                f"the jobs write bronze, silver and gold in catalog {catalog.name!r}, "
+                f"which lacks {missing}",
+            )
+        zones = self.azure.storage.zones
+        if not zones:
+            raise _PathError(
+                ("azure", "storage", "zones"),
+                "is empty; the medallion job reads its deliveries from a zone",
+            )
+        for key, zone in (
+            ("landingZone", jobs.medallion.landing_zone),
+            ("checkpointZone", jobs.medallion.checkpoint_zone),
+        ):
+            if zone is not None and zone not in zones:
+                raise _PathError(
+                    ("jobs", "medallion", key),
+                    f"{zone!r} is not one of azure.storage.zones {list(zones)}",
+                )
+        groups = set(self.identity.group_names())
+        for key, names in (("runGroups", jobs.run_groups), ("manageGroups", jobs.manage_groups)):
+            for index, group in enumerate(names):
+                if group not in groups:
+                    raise _PathError(
+                        ("jobs", key, index),
+                        f"{group!r} is not one of identity.groups {sorted(groups)}",
+                    )
+        for index, group in enumerate(jobs.run_groups):
+            if group in jobs.manage_groups:
+                raise _PathError(
+                    ("jobs", "runGroups", index),
+                    f"{group!r} is also in manageGroups; a group has one permission on a job",
+                )
+        if self.git_sync_uses_token and "gitSyncToken" not in self.secrets_set:
+            raise _PathError(
+                ("jobs", "gitSync", "targetRepository"),
+                "an https remote needs the secret dataops:gitSyncToken, which is not set "
+                "(pulumi config set --secret gitSyncToken <token>); ssh remotes need none",
+            )
+        if self.environment is Tier.PROD and jobs.medallion.seed_sample_data:
+            raise _PathError(
+                ("jobs", "medallion", "seedSampleData"),
+                "prod ingests only what is delivered to landing, never the sample dataset",
+            )
+        folder = self.code_folder("<stack>")
+        if self.environment is Tier.PROD and _is_under(folder, SHARED_FOLDER):
+            raise _PathError(
+                ("jobs", "codeFolder"),
+                f"{folder!r} is under {SHARED_FOLDER}, which every workspace user may edit, "
+                "and prod jobs run this code as the job runner; set a folder outside it, "
+                "for example /dataops/prod",
+            )
+        return self
+
     def group_display_name(self, stack: str, group: str) -> str:
         """The account group a config group name stands for: one set of groups per stack.
 
@@ -923,7 +1025,38 @@ class StackConfig(_Model):
         return schedule.paused if schedule.paused is not None else self.environment is not Tier.PROD
 
     def code_folder(self, stack: str) -> str:
-        return self.jobs.code_folder or f"/Shared/dataops/{stack}"
+        return self.jobs.code_folder or f"{SHARED_FOLDER}/dataops/{stack}"
+
+    @property
+    def jobs_catalog(self) -> str:
+        """The catalog the jobs write: configured, else the default catalog, else the first."""
+        return (
+            self.jobs.catalog
+            or self.unity_catalog.default_catalog
+            or self.unity_catalog.catalogs[0].name
+        )
+
+    @property
+    def landing_zone(self) -> str:
+        """Where deliveries land: configured, else the first zone (data flows in list order)."""
+        return self.jobs.medallion.landing_zone or self.azure.storage.zones[0]
+
+    @property
+    def checkpoint_zone(self) -> str:
+        """Where bronze keeps its checkpoints: configured, else the zone after landing's."""
+        zones = self.azure.storage.zones
+        return self.jobs.medallion.checkpoint_zone or zones[min(1, len(zones) - 1)]
+
+    @property
+    def seed_sample_data(self) -> bool:
+        """Dev and staging have no real deliveries: the sample dataset stands in for them."""
+        configured = self.jobs.medallion.seed_sample_data
+        return configured if configured is not None else self.environment is not Tier.PROD
+
+    @property
+    def git_sync_uses_token(self) -> bool:
+        """An https remote takes a token; ssh remotes authenticate with keys."""
+        return self.jobs.git_sync.target_repository.startswith("https://")
 
     def tags(self, stack: str) -> dict[str, str]:
         return {"project": PROJECT, "environment": self.environment.value, "stack": stack} | dict(

@@ -15,6 +15,7 @@ from components.config import StackConfig
 from components.foundation import Foundation, FoundationArgs
 from components.git_folders import GitFolders, GitFoldersArgs
 from components.identity import Identity, IdentityArgs, WorkspaceAccess, WorkspaceAccessArgs
+from components.jobs import GIT_SYNC, INTEGRATION_TESTS, MEDALLION, Jobs, JobsArgs, run_as_grants
 from components.source_control import SourceControl, SourceControlArgs
 from components.unity_catalog import (
     MetastoreAttachment,
@@ -22,6 +23,7 @@ from components.unity_catalog import (
     UnityCatalog,
     UnityCatalogArgs,
 )
+from components.workspace_code import WorkspaceCode, WorkspaceCodeArgs
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class Platform(pulumi.ComponentResource):
     source_control: SourceControl
     git_folders: GitFolders
     unity_catalog: UnityCatalog
+    workspace_code: WorkspaceCode
+    jobs: Jobs
 
     def __init__(
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
@@ -182,6 +186,12 @@ class Platform(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self, providers=[self.workspace_provider]),
         )
+        # Jobs (issue 6) run as the job runner (or, where configured, the deployer). The
+        # privileges they need on the catalog and zones go into the Unity Catalog layer's
+        # grants, which are authoritative per securable.
+        run_as = (
+            self.identity.deployer if config.jobs.run_as == "deployer" else self.identity.job_runner
+        )
         self.unity_catalog = UnityCatalog(
             f"{name}-uc",
             UnityCatalogArgs(
@@ -191,8 +201,42 @@ class Platform(pulumi.ComponentResource):
                 attachment=self.metastore,
                 workspace_provider=self.workspace_provider,
                 grant_dependencies=self.workspace_access.grant_dependencies(),
+                extra_grants=run_as_grants(config, stack, run_as.application_id),
+                extra_grant_dependencies=self.workspace_access.workspace_access(),
             ),
             pulumi.ResourceOptions(parent=self),
+        )
+        workspace = pulumi.ResourceOptions(parent=self, providers=[self.workspace_provider])
+        self.workspace_code = WorkspaceCode(
+            f"{name}-code",
+            WorkspaceCodeArgs(
+                config=config,
+                stack=stack,
+                deployer=self.identity.deployer,
+                reader_application_id=(
+                    None if run_as is self.identity.deployer else run_as.application_id
+                ),
+                principals_ready=self.workspace_access.workspace_access(),
+            ),
+            workspace,
+        )
+        self.jobs = Jobs(
+            f"{name}-jobs",
+            JobsArgs(
+                config=config,
+                stack=stack,
+                code=self.workspace_code,
+                run_as=run_as,
+                deployer=self.identity.deployer,
+                external_locations=self.unity_catalog.external_locations,
+                workspace_url=self.foundation.workspace_url,
+                principals_ready=self.workspace_access.workspace_access(),
+                # The deployer names run_as once it holds the Service Principal User role
+                # on the job runner (an identity-layer rule set).
+                run_as_ready=[self.identity],
+                data_ready=[self.unity_catalog],
+            ),
+            workspace,
         )
 
         self.register_outputs(self.outputs())
@@ -221,4 +265,9 @@ class Platform(pulumi.ComponentResource):
             "catalogNames": self.unity_catalog.catalog_names,
             "schemaNames": self.unity_catalog.schema_names,
             "externalLocationUrls": self.unity_catalog.external_location_urls,
+            "gitSyncJobId": self.jobs.job_ids[GIT_SYNC],
+            "integrationTestJobId": self.jobs.job_ids[INTEGRATION_TESTS],
+            "medallionJobId": self.jobs.job_ids[MEDALLION],
+            "jobUrls": self.jobs.job_urls,
+            "codeFolder": self.workspace_code.folder,
         }

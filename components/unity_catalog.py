@@ -10,19 +10,24 @@ are bound to the workspace that creates them, which must be this stack's workspa
 of them wait for the metastore assignment.
 
 Grants and owners name account groups by their display names; the identity layer
-creates the groups, and everything that names a principal waits for them.
+creates the groups, and everything that names a principal waits for them. Other layers
+add grants for principals that config does not name (the job runner, by its application
+id) through ``UnityCatalogArgs.extra_grants``: ``Grants`` is authoritative per securable,
+so they are merged into that securable's one ``Grants`` resource, never a second one
+that would revert the first on every ``pulumi up``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pulumi
 import pulumi_databricks as databricks
 
-from components.config import GrantConfig, StackConfig
+from components.config import GrantConfig, Privilege, StackConfig
 from components.foundation import Foundation
 
 ISOLATED_CATALOG = "ISOLATED"
@@ -41,6 +46,24 @@ class MetastoreAttachmentArgs:
 
 
 @dataclass(frozen=True)
+class Securable:
+    """A securable this layer grants on: a catalog, a schema (``catalog.schema``) or the
+    external location of a data zone (by zone name)."""
+
+    kind: Literal["catalog", "schema", "zone"]
+    name: str
+
+
+@dataclass(frozen=True)
+class PrincipalGrant:
+    """Privileges of a principal config does not name, such as a service principal,
+    which Unity Catalog knows by its application id (known once it exists)."""
+
+    principal: pulumi.Input[str]
+    privileges: tuple[Privilege, ...]
+
+
+@dataclass(frozen=True)
 class UnityCatalogArgs:
     config: StackConfig
     stack: str
@@ -50,6 +73,10 @@ class UnityCatalogArgs:
     # What grants naming account groups wait for: the groups, assigned to the workspace
     # (the identity layer's WorkspaceAccess.grant_dependencies()).
     grant_dependencies: Sequence[pulumi.Resource] = field(default=())
+    # Grants other layers need (the jobs' run-as principal), merged after config's into
+    # each securable's Grants; they wait for extra_grant_dependencies too.
+    extra_grants: Mapping[Securable, Sequence[PrincipalGrant]] = field(default_factory=dict)
+    extra_grant_dependencies: Sequence[pulumi.Resource] = field(default=())
 
 
 def abfss_url(container: pulumi.Input[str], account: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -66,17 +93,40 @@ def uc_name_prefix(config: StackConfig, stack: str) -> str:
 
 
 def _grants(
-    config: StackConfig, stack: str, grants: Sequence[GrantConfig]
+    config: StackConfig,
+    stack: str,
+    grants: Sequence[GrantConfig],
+    extra: Sequence[PrincipalGrant] = (),
 ) -> list[databricks.GrantsGrantArgs]:
     # Config names a stack's groups ("analysts"); the account knows them by their
     # stack-qualified display names ("prod-analysts"), which is what a grant must name.
     return [
-        databricks.GrantsGrantArgs(
-            principal=config.group_display_name(stack, grant.group),
-            privileges=list(grant.privileges),
-        )
-        for grant in grants
+        *(
+            databricks.GrantsGrantArgs(
+                principal=config.group_display_name(stack, grant.group),
+                privileges=list(grant.privileges),
+            )
+            for grant in grants
+        ),
+        *(
+            databricks.GrantsGrantArgs(principal=grant.principal, privileges=list(grant.privileges))
+            for grant in extra
+        ),
     ]
+
+
+def _check_securables(
+    config: StackConfig, stack: str, extra_grants: Mapping[Securable, Sequence[PrincipalGrant]]
+) -> None:
+    """Refuse extra grants on a securable this layer does not create: they would be lost."""
+    uc = config.unity_catalog
+    known = {Securable("zone", zone) for zone in config.azure.storage.zones}
+    for catalog in uc.catalogs:
+        known.add(Securable("catalog", catalog.name))
+        known.update(Securable("schema", f"{catalog.name}.{s.name}") for s in catalog.schemas)
+    unknown = sorted(f"{s.kind} {s.name}" for s in extra_grants if s not in known)
+    if unknown:
+        raise ValueError(f"stack {stack}: grants on securables it does not create: {unknown}")
 
 
 class MetastoreAttachment(pulumi.ComponentResource):
@@ -181,6 +231,13 @@ class UnityCatalog(pulumi.ComponentResource):
         self._workspace_provider = args.workspace_provider
         self._assignment = args.attachment.assignment
         self._principals = list(args.grant_dependencies)
+        _check_securables(config, stack, args.extra_grants)
+        extra, extra_principals = args.extra_grants, list(args.extra_grant_dependencies)
+
+        def grants_opts(securable: Securable, *after: pulumi.Resource) -> pulumi.ResourceOptions:
+            waits = extra_principals if extra.get(securable) else []
+            return self._on_workspace(*after, *self._principals, *waits)
+
         prefix = uc_name_prefix(config, stack)
         comment = f"Managed by dataops (stack {stack})"
         workspace_id = foundation.workspace_id
@@ -219,12 +276,15 @@ class UnityCatalog(pulumi.ComponentResource):
             binding = self._bind(
                 f"{name}-location-{zone}-binding", location.name, "external_location", workspace_id
             )
-            if uc.external_location_grants:
+            zone_securable = Securable("zone", zone)
+            if uc.external_location_grants or extra.get(zone_securable):
                 databricks.Grants(
                     f"{name}-location-{zone}-grants",
                     external_location=location.name,
-                    grants=_grants(config, stack, uc.external_location_grants),
-                    opts=self._on_workspace(binding, *self._principals),
+                    grants=_grants(
+                        config, stack, uc.external_location_grants, extra.get(zone_securable, ())
+                    ),
+                    opts=grants_opts(zone_securable, binding),
                 )
             self.external_locations[zone] = location
 
@@ -268,12 +328,15 @@ class UnityCatalog(pulumi.ComponentResource):
                 f"{name}-catalog-{catalog_name}-binding", catalog.name, "catalog", workspace_id
             )
             catalog_bindings[catalog_name] = catalog_binding
-            if catalog_config.grants:
+            catalog_securable = Securable("catalog", catalog_name)
+            if catalog_config.grants or extra.get(catalog_securable):
                 databricks.Grants(
                     f"{name}-catalog-{catalog_name}-grants",
                     catalog=catalog.name,
-                    grants=_grants(config, stack, catalog_config.grants),
-                    opts=self._on_workspace(catalog_binding, *self._principals),
+                    grants=_grants(
+                        config, stack, catalog_config.grants, extra.get(catalog_securable, ())
+                    ),
+                    opts=grants_opts(catalog_securable, catalog_binding),
                 )
             for schema_config in catalog_config.schemas:
                 schema = databricks.Schema(
@@ -284,12 +347,15 @@ class UnityCatalog(pulumi.ComponentResource):
                     force_destroy=False,
                     opts=self._on_workspace(catalog_binding, protect=config.protect_data),
                 )
-                if schema_config.grants:
+                schema_securable = Securable("schema", f"{catalog_name}.{schema_config.name}")
+                if schema_config.grants or extra.get(schema_securable):
                     databricks.Grants(
                         f"{name}-schema-{catalog_name}-{schema_config.name}-grants",
                         schema=schema.id,
-                        grants=_grants(config, stack, schema_config.grants),
-                        opts=self._on_workspace(schema, *self._principals),
+                        grants=_grants(
+                            config, stack, schema_config.grants, extra.get(schema_securable, ())
+                        ),
+                        opts=grants_opts(schema_securable, schema),
                     )
                 self.schemas[f"{catalog_name}.{schema_config.name}"] = schema
             self.catalogs[catalog_name] = catalog

@@ -1,8 +1,13 @@
 """``python -m dataops``: plan, validate and diff stacks offline.
 
+``plan`` also runs the policy pack (``policy/``) over the rendered stack, at the
+enforcement of its tier: violations go to stderr, one line each naming the rule and the
+resource; advisory ones (dev) are warnings. ``--no-policy`` skips it.
+
 Exit status: 0 success; 1 the plan is not deployable (for example two resources with
-one URN) or, with ``diff --exit-code``, there are differences; 2 bad input (arguments,
-stack file, stack config, git ref), reported as one line on stderr.
+one URN, or a mandatory policy violation) or, with ``diff --exit-code``, there are
+differences; 2 bad input (arguments, stack file, stack config, git ref), reported as one
+line on stderr.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from components.config import ConfigError, StackConfig, check_shared_singletons
 from dataops.diff import diff_plans, render_markdown, render_text
 from dataops.engine import PROJECT_ROOT, DuplicateResourceError, render_stack_file, validate_stack
 from dataops.gitref import GitRefError, plan_at_ref
+from dataops.policy import check_plan
 from dataops.reference import print_reference, write_reference
-from dataops.stackfile import StackFileError, read_stack_file, stack_names
+from dataops.stackfile import StackFileError, read_stack_file, secret_placeholder, stack_names
 from dataops.tree import render_tree
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -51,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         const="-",
         help="write the plan as JSON to FILE ('-' or no FILE: standard output)",
+    )
+    plan.add_argument(
+        "--no-policy",
+        action="store_true",
+        help="skip the policy pack (its violations go to stderr; a mandatory one exits 1)",
     )
 
     validate = commands.add_parser("validate", help="check stack config only")
@@ -101,12 +112,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _plan(root: Path, args: argparse.Namespace) -> int:
-    plan = render_stack_file(read_stack_file(root, args.stack))
+    stack_file = read_stack_file(root, args.stack)
+    plan = render_stack_file(stack_file)
     if args.json is None:
         sys.stdout.write(render_tree(plan))
     else:
         _write(args.json, plan.dumps())
-    return EXIT_OK
+    if args.no_policy:
+        return EXIT_OK
+    # On stderr: standard output stays the plan (a tree, or JSON another tool reads).
+    report = check_plan(plan, frozenset(secret_placeholder(key) for key in stack_file.secure_keys))
+    for line in report.lines():
+        print(line, file=sys.stderr)
+    return EXIT_FAILED if report.mandatory else EXIT_OK
 
 
 def _validate(root: Path, args: argparse.Namespace) -> int:

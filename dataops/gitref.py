@@ -3,7 +3,9 @@
 A pull request changes code and config together, so the "before" side of a diff must
 run the old code on the old config. The ref's tree is extracted into a temporary
 directory (no worktree, nothing in the user's checkout changes) and planned there by
-``python -m dataops plan --json -`` in a subprocess.
+``python -m dataops plan --json -`` in a subprocess, with ``--no-policy``: the "before"
+side is the base a pull request starts from, and its own policy violations must not stop
+the diff of a change that may be fixing them.
 """
 
 from __future__ import annotations
@@ -52,8 +54,11 @@ def plan_at_ref(root: Path, ref: str, stack: str) -> dict[str, Any] | None:
         if not (tree / "dataops" / "__main__.py").is_file():
             raise GitRefError(f"{ref}: has no offline engine (dataops/__main__.py) to plan with")
         env = dict(os.environ, PYTHONPATH=str(tree))
+        command = [sys.executable, "-m", "dataops", "plan", stack, "--json", "-"]
+        if _has_policy_flag(tree):
+            command.append("--no-policy")  # refs older than the policy pack have no such flag
         result = subprocess.run(
-            [sys.executable, "-m", "dataops", "plan", stack, "--json", "-"],
+            command,
             cwd=tree,
             env=env,
             capture_output=True,
@@ -64,6 +69,11 @@ def plan_at_ref(root: Path, ref: str, stack: str) -> dict[str, Any] | None:
             raise GitRefError(f"{ref}: planning {stack} failed: {_last_line(result.stderr)}")
         plan: dict[str, Any] = json.loads(result.stdout)
         return plan
+
+
+def _has_policy_flag(tree: Path) -> bool:
+    cli = tree / "dataops" / "cli.py"
+    return cli.is_file() and "--no-policy" in cli.read_text(encoding="utf-8")
 
 
 def _git(root: Path, *args: str) -> str:

@@ -205,6 +205,11 @@ def _workspace(r: MockResource) -> dict[str, Any]:
     }
 
 
+def _policy_id(name: str) -> str:
+    """Cluster policy ids are 16 upper-case hex digits."""
+    return hashlib.sha256(f"cluster-policy/{name}".encode()).hexdigest()[:16].upper()
+
+
 # The marked value a mock gives a provider-generated secret: a plan must never show it.
 GENERATED_SECRET_PREFIX = "mock-generated-secret"
 
@@ -344,6 +349,45 @@ COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
     "databricks:index/catalog:Catalog": lambda r: {"id": r.get("name", r.name)},
     "databricks:index/schema:Schema": lambda r: {
         "id": f"{r.get('catalogName')}.{r.get('name', r.name)}",
+    },
+    # Workspace code and jobs: workspace objects are known by path; jobs by a number.
+    "databricks:index/directory:Directory": lambda r: {
+        "id": r.get("path"),
+        "objectId": stable_number("workspace-object", str(r.get("path")), digits=15),
+    },
+    "databricks:index/notebook:Notebook": lambda r: {
+        "id": r.get("path"),
+        "objectId": stable_number("workspace-object", str(r.get("path")), digits=15),
+        "workspacePath": f"/Workspace{r.get('path')}",
+    },
+    "databricks:index/workspaceFile:WorkspaceFile": lambda r: {
+        "id": r.get("path"),
+        "objectId": stable_number("workspace-object", str(r.get("path")), digits=15),
+        "workspacePath": f"/Workspace{r.get('path')}",
+    },
+    "databricks:index/clusterPolicy:ClusterPolicy": lambda r: {
+        "id": _policy_id(str(r.get("name", r.name))),
+        "policyId": _policy_id(str(r.get("name", r.name))),
+    },
+    "databricks:index/job:Job": lambda r: {
+        "id": str(stable_number("job", str(r.get("name", r.name)), digits=15)),
+    },
+    "databricks:index/notificationDestination:NotificationDestination": lambda r: {
+        "id": stable_uuid("notification-destination", r.name),
+        "destinationType": "MICROSOFT_TEAMS"
+        if "microsoftTeams" in (r.get("config") or {})
+        else "EMAIL",
+    },
+    "databricks:index/secretScope:SecretScope": lambda r: {
+        "id": r.get("name", r.name),
+        "backendType": "DATABRICKS",
+    },
+    "databricks:index/secret:Secret": lambda r: {
+        "id": f"{r.get('scope')}|||{r.get('key')}",
+        "configReference": f"{{{{secrets/{r.get('scope')}/{r.get('key')}}}}}",
+    },
+    "databricks:index/secretAcl:SecretAcl": lambda r: {
+        "id": f"{r.get('scope')}|||{r.get('principal')}",
     },
 }
 

@@ -144,6 +144,26 @@ KEY_INPUTS: Mapping[str, tuple[str, ...]] = {
         "grants",
     ),
     "databricks:index/defaultNamespaceSetting:DefaultNamespaceSetting": ("namespace.value",),
+    # Workspace code and jobs
+    "databricks:index/directory:Directory": ("path",),
+    "databricks:index/notebook:Notebook": ("path", "language", "md5"),
+    "databricks:index/workspaceFile:WorkspaceFile": ("path", "md5"),
+    "databricks:index/clusterPolicy:ClusterPolicy": ("name", "definition"),
+    "databricks:index/notificationDestination:NotificationDestination": (
+        "displayName",
+        "config.microsoftTeams.url",
+    ),
+    "databricks:index/secretScope:SecretScope": ("name",),
+    "databricks:index/secret:Secret": ("scope", "key", "stringValue"),
+    "databricks:index/secretAcl:SecretAcl": ("scope", "principal", "permission"),
+    "databricks:index/job:Job": (
+        "name",
+        "schedule.quartzCronExpression",
+        "schedule.timezoneId",
+        "schedule.pauseStatus",
+        "maxConcurrentRuns",
+        "runAs.servicePrincipalName",
+    ),
 }
 _FALLBACK_INPUTS = 4
 _VALUE_WIDTH = 60

@@ -214,7 +214,7 @@ def repository(tmp_path: Path) -> Path:
         PROJECT_ROOT,
         root,
         ignore=shutil.ignore_patterns(
-            ".git", ".venv", "tests", "gitsync", "bench", "__pycache__", ".*cache"
+            ".git", ".venv", "tests", "bench", "__pycache__", "node_modules", ".*cache"
         ),
     )
     _git(root, "init", "-q", "-b", "main")

@@ -413,6 +413,78 @@ BAD_CONFIG: list[tuple[str, str, Callable[[Config], None], str]] = [
         "Pulumi.prod.yaml: dataops:sourceControl.github.environmentReviewers[0]: 'ana costa' is "
         "not a GitHub owner or repository name",
     ),
+    # Jobs and workspace code
+    (
+        "jobs-catalog-not-a-catalog",
+        "dev",
+        _set("dataops:jobs.catalog", "main"),
+        "Pulumi.dev.yaml: dataops:jobs.catalog: 'main' is not one of the catalogs ['dev']",
+    ),
+    (
+        "jobs-catalog-without-the-medallion-schemas",
+        "prod",
+        _set("dataops:unityCatalog.catalogs[0].schemas", [{"name": "bronze"}, {"name": "gold"}]),
+        "Pulumi.prod.yaml: dataops:unityCatalog.catalogs[0].schemas: the jobs write bronze, "
+        "silver and gold in catalog 'prod', which lacks ['silver']",
+    ),
+    (
+        "no-zone-to-read-deliveries-from",
+        "dev",
+        _set("dataops:azure.storage", {"zones": []}),
+        "Pulumi.dev.yaml: dataops:azure.storage.zones: is empty; the medallion job reads its "
+        "deliveries from a zone",
+    ),
+    (
+        "landing-zone-not-a-zone",
+        "dev",
+        _set("dataops:jobs.medallion", {"landingZone": "raw"}),
+        "Pulumi.dev.yaml: dataops:jobs.medallion.landingZone: 'raw' is not one of "
+        "azure.storage.zones ['landing', 'bronze', 'silver', 'gold']",
+    ),
+    (
+        "job-run-group-not-a-group",
+        "dev",
+        _set("dataops:jobs.runGroups", ["data-scientists"]),
+        "Pulumi.dev.yaml: dataops:jobs.runGroups[0]: 'data-scientists' is not one of "
+        "identity.groups ['analysts', 'data-engineers', 'platform-admins']",
+    ),
+    (
+        "job-group-both-runs-and-manages",
+        "staging",
+        _set("dataops:jobs.runGroups", ["data-engineers", "platform-admins"]),
+        "Pulumi.staging.yaml: dataops:jobs.runGroups[1]: 'platform-admins' is also in "
+        "manageGroups; a group has one permission on a job",
+    ),
+    (
+        "https-backup-remote-without-its-token",
+        "staging",
+        _delete("dataops:gitSyncToken"),
+        "Pulumi.staging.yaml: dataops:jobs.gitSync.targetRepository: an https remote needs the "
+        "secret dataops:gitSyncToken, which is not set (pulumi config set --secret gitSyncToken "
+        "<token>); ssh remotes need none",
+    ),
+    (
+        "git-sync-token-in-plain-text",
+        "prod",
+        _set("dataops:gitSyncToken", "ghp_0123456789"),
+        "Pulumi.prod.yaml: dataops:gitSyncToken: is a secret and must be set with "
+        "'pulumi config set --secret', never in plain text",
+    ),
+    (
+        "prod-seeds-the-sample-data",
+        "prod",
+        _set("dataops:jobs.medallion.seedSampleData", True),
+        "Pulumi.prod.yaml: dataops:jobs.medallion.seedSampleData: prod ingests only what is "
+        "delivered to landing, never the sample dataset",
+    ),
+    (
+        "prod-job-code-under-shared",
+        "prod",
+        _delete("dataops:jobs.codeFolder"),
+        "Pulumi.prod.yaml: dataops:jobs.codeFolder: '/Shared/dataops/<stack>' is under /Shared, "
+        "which every workspace user may edit, and prod jobs run this code as the job runner; "
+        "set a folder outside it, for example /dataops/prod",
+    ),
 ]
 
 
@@ -451,7 +523,9 @@ def test_a_secure_value_is_accepted_and_recorded_as_set(
     document["config"]["dataops:teamsWebhookUrl"] = {"secure": "v1:AAAA"}
     document["config"]["dataops:notifications"]["teams"] = True
     config = validate("dev", document)
-    assert config.secrets_set == frozenset({"teamsWebhookUrl", "gitCredentialToken"})
+    assert config.secrets_set == frozenset(
+        {"teamsWebhookUrl", "gitCredentialToken", "gitSyncToken"}
+    )
     assert config.notifications.teams
 
 

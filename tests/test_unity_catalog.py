@@ -17,6 +17,8 @@ from components.pulumi_config import read_stack_config
 from components.unity_catalog import (
     MetastoreAttachment,
     MetastoreAttachmentArgs,
+    PrincipalGrant,
+    Securable,
     UnityCatalog,
     UnityCatalogArgs,
 )
@@ -411,13 +413,19 @@ def _grant_map(resource: PlannedResource) -> dict[str, list[str]]:
     return {g["principal"]: g["privileges"] for g in resource.inputs["grants"]}
 
 
+def _group_grants(plan: Plan, resource: PlannedResource) -> dict[str, list[str]]:
+    """The grants of a Grants resource to groups (the run-as principal's are the jobs')."""
+    run_as = plan.outputs["jobRunnerApplicationId"]
+    return {k: v for k, v in _grant_map(resource).items() if k != run_as}
+
+
 def test_grants_on_every_securable_come_from_config(plan: PlanOf) -> None:
     prod = plan("prod")
     uc = prod.config.unity_catalog
     catalog_config = uc.catalogs[0]
     catalog_grants = single(prod, GRANTS, "-catalog-prod-grants")
     assert catalog_grants.inputs["catalog"] == "prod"
-    assert _grant_map(catalog_grants) == {
+    assert _group_grants(prod, catalog_grants) == {
         f"prod-{g.group}": list(g.privileges) for g in catalog_config.grants
     }
     for schema_config in catalog_config.schemas:
@@ -426,11 +434,9 @@ def test_grants_on_every_securable_come_from_config(plan: PlanOf) -> None:
             for g in prod.of_type(GRANTS)
             if g.inputs.get("schema") == f"prod.{schema_config.name}"
         ]
-        if not schema_config.grants:
-            assert matches == [], schema_config.name
-            continue
+        # Every medallion schema has grants: the jobs' run-as principal writes them.
         assert len(matches) == 1
-        assert _grant_map(matches[0]) == {
+        assert _group_grants(prod, matches[0]) == {
             f"prod-{g.group}": list(g.privileges) for g in schema_config.grants
         }
         schema = single(prod, SCHEMA, f"-schema-prod-{schema_config.name}")
@@ -438,9 +444,20 @@ def test_grants_on_every_securable_come_from_config(plan: PlanOf) -> None:
     for zone in prod.config.azure.storage.zones:
         zone_grants = single(prod, GRANTS, f"-location-{zone}-grants")
         assert zone_grants.inputs["externalLocation"] == f"datanova_prod_{zone}"
-        assert _grant_map(zone_grants) == {
+        assert _group_grants(prod, zone_grants) == {
             f"prod-{g.group}": list(g.privileges) for g in uc.external_location_grants
         }
+
+
+def test_a_securable_without_grants_gets_no_grants_resource(
+    stack_document: DocumentOf, render: Render
+) -> None:
+    document = stack_document("prod")
+    catalog = document["config"]["dataops:unityCatalog"]["catalogs"][0]
+    catalog["schemas"].append({"name": "sandbox"})
+    rendered = render("prod", document)
+    assert single(rendered, SCHEMA, "-schema-prod-sandbox")
+    assert not [g for g in rendered.of_type(GRANTS) if g.inputs.get("schema") == "prod.sandbox"]
 
 
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
@@ -449,14 +466,139 @@ def test_no_grant_names_a_user_directly(plan: PlanOf, stack: str) -> None:
     # The account groups this stack creates, by display name.
     groups = {g.inputs["displayName"] for g in rendered.of_type("databricks:index/group:Group")}
     assert groups == set(rendered.outputs["groupNames"])
+    # Besides groups, grants name only this stack's service principals (the jobs' run-as),
+    # by application id.
+    principals = {
+        rendered.outputs["deployerApplicationId"],
+        rendered.outputs["jobRunnerApplicationId"],
+    }
     grants = rendered.of_type(GRANTS)
     assert grants
     for resource in grants:
         for grant in resource.inputs["grants"]:
             assert "@" not in grant["principal"], resource.name
-            assert grant["principal"] in groups, resource.name
+            assert grant["principal"] in groups | principals, resource.name
     for metastore in rendered.of_type(METASTORE):
         assert metastore.inputs["owner"] in groups
+
+
+def _securable(grants: PlannedResource) -> tuple[str, str]:
+    for kind in ("catalog", "schema", "externalLocation"):
+        if kind in grants.inputs:
+            return kind, str(grants.inputs[kind])
+    raise AssertionError(f"{grants.name} names no securable")
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_each_securable_has_one_authoritative_grants_resource(plan: PlanOf, stack: str) -> None:
+    rendered = plan(stack)
+    securables = [_securable(g) for g in rendered.of_type(GRANTS)]
+    assert len(securables) == len(set(securables))
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_the_jobs_run_as_privileges_are_merged_into_the_configured_grants(
+    plan: PlanOf, stack: str
+) -> None:
+    rendered = plan(stack)
+    run_as = rendered.outputs[
+        "deployerApplicationId" if stack == "dev" else "jobRunnerApplicationId"
+    ]
+    by_securable = {_securable(g): g for g in rendered.of_type(GRANTS)}
+    catalog = by_securable[("catalog", stack)]
+    # Config's group grants first, the run-as principal's after them, in the same resource.
+    principals = [g["principal"] for g in catalog.inputs["grants"]]
+    assert principals[-1] == run_as
+    assert principals[:-1] == [
+        f"{stack}-{g.group}" for g in rendered.config.unity_catalog.catalogs[0].grants
+    ]
+    assert _grant_map(catalog)[run_as] == ["USE_CATALOG", "MANAGE"]
+    for schema in ("bronze", "silver", "gold"):
+        held = _grant_map(by_securable[("schema", f"{stack}.{schema}")])[run_as]
+        assert {"USE_SCHEMA", "SELECT", "MODIFY", "CREATE_TABLE"} <= set(held), schema
+    landing = _grant_map(by_securable[("externalLocation", f"datanova_{stack}_landing")])
+    bronze = _grant_map(by_securable[("externalLocation", f"datanova_{stack}_bronze")])
+    assert bronze[run_as] == ["READ_FILES", "WRITE_FILES"]
+    # Sample data is seeded into landing outside prod only.
+    expected = ["READ_FILES"] if stack == "prod" else ["READ_FILES", "WRITE_FILES"]
+    assert landing[run_as] == expected
+    for zone in ("silver", "gold"):
+        zone_grants = _grant_map(by_securable[("externalLocation", f"datanova_{stack}_{zone}")])
+        assert run_as not in zone_grants, zone
+
+
+def _program_with_extra_grants(extra: dict[Securable, list[PrincipalGrant]]) -> None:
+    """The foundation and Unity Catalog with extra grants for a stand-in service principal."""
+    config = read_stack_config()
+    stack = pulumi.get_stack()
+    azure = azure_native.Provider("azure", location=config.azure.location)
+    foundation = Foundation(
+        "azure",
+        FoundationArgs(config=config, stack=stack),
+        pulumi.ResourceOptions(providers=[azure]),
+    )
+    account = databricks.Provider("account", host=config.databricks.account_host)
+    workspace = databricks.Provider("workspace", host=foundation.workspace_url)
+    principal = databricks.ServicePrincipal(
+        "principal", display_name="stand-in", opts=pulumi.ResourceOptions(provider=account)
+    )
+    attachment = MetastoreAttachment(
+        "metastore",
+        MetastoreAttachmentArgs(
+            config=config, stack=stack, foundation=foundation, account_provider=account
+        ),
+    )
+    UnityCatalog(
+        "uc",
+        UnityCatalogArgs(
+            config=config,
+            stack=stack,
+            foundation=foundation,
+            attachment=attachment,
+            workspace_provider=workspace,
+            extra_grants={
+                securable: [
+                    PrincipalGrant(principal=principal.application_id, privileges=g.privileges)
+                    for g in grants
+                ]
+                for securable, grants in extra.items()
+            },
+            extra_grant_dependencies=[principal],
+        ),
+    )
+
+
+def test_extra_grants_make_a_grants_resource_that_waits_for_their_principal(
+    monkeypatch: pytest.MonkeyPatch, stack_document: DocumentOf, render: Render
+) -> None:
+    # Staging configures no grants on its schemas: the extra grant alone makes one.
+    extra = {Securable("schema", "staging.silver"): [PrincipalGrant("-", ("SELECT",))]}
+    monkeypatch.setattr(program, "define_stack", lambda: _program_with_extra_grants(extra))
+    rendered = render("staging", stack_document("staging"))
+    principal = single(rendered, "databricks:index/servicePrincipal:ServicePrincipal")
+    (silver,) = [g for g in rendered.of_type(GRANTS) if g.inputs.get("schema") == "staging.silver"]
+    assert [g["privileges"] for g in silver.inputs["grants"]] == [["SELECT"]]
+    assert principal.urn in silver.dependencies
+    # Grants without extras do not wait for it.
+    catalog = single(rendered, GRANTS, "-catalog-staging-grants")
+    assert principal.urn not in catalog.dependencies
+    assert not [g for g in rendered.of_type(GRANTS) if g.inputs.get("schema") == "staging.gold"]
+
+
+def test_extra_grants_on_a_securable_the_layer_does_not_create_are_refused(
+    monkeypatch: pytest.MonkeyPatch, stack_document: DocumentOf, render: Render
+) -> None:
+    extra = {
+        Securable("schema", "staging.platinum"): [PrincipalGrant("-", ("SELECT",))],
+        Securable("zone", "archive"): [PrincipalGrant("-", ("READ_FILES",))],
+    }
+    monkeypatch.setattr(program, "define_stack", lambda: _program_with_extra_grants(extra))
+    with pytest.raises(ValueError) as caught:
+        render("staging", stack_document("staging"))
+    assert str(caught.value) == (
+        "stack staging: grants on securables it does not create: "
+        "['schema staging.platinum', 'zone archive']"
+    )
 
 
 def _program_with_stand_in_groups() -> None:

@@ -438,6 +438,37 @@ def test_release_command_is_for_maintainers_and_starts_a_run_that_runs(
     assert not any("actions/checkout" in use for use in _uses(job)), "never run PR code here"
 
 
+# --- Policy pack ---------------------------------------------------------------------------
+
+
+def test_every_preview_and_deploy_runs_the_policy_pack(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    # The pack (policy/) is what stops a non-compliant change in the cloud's preview and
+    # before a deploy; a pulumi step without it would let one through.
+    pulumi_steps = 0
+    for name, job_id, job in _jobs(workflows):
+        steps = job.get("steps", [])
+        for index, step in enumerate(steps):
+            if not str(step.get("uses", "")).startswith("pulumi/"):
+                continue
+            pulumi_steps += 1
+            assert step["with"].get("policyPacks") == "policy", f"{name}/{job_id}: no policy pack"
+            earlier = [str(s.get("run", "")) for s in steps[:index]]
+            assert "./taskw policy:setup" in earlier, f"{name}/{job_id}: pack virtualenv missing"
+    assert pulumi_steps == 1 + len(GITHUB_DEPLOY_STACKS)
+    pipeline = PIPELINES.read_text(encoding="utf-8")
+    commands = re.findall(r"pulumi (?:preview|up) --stack[^\n]*", pipeline)
+    assert len(commands) == len(SHIPPED_STACKS) + len(DEPLOY_STACKS)
+    for command in commands:
+        assert "--policy-pack policy" in command, command
+    assert pipeline.count("./taskw policy:setup") == len(commands)
+    tasks = yaml.safe_load((PROJECT_ROOT / "Taskfile.yml").read_text(encoding="utf-8"))["tasks"]
+    for task in ("preview:*", "up:*"):
+        assert "policy:setup" in tasks[task]["deps"], task
+        assert all("--policy-pack policy" in command for command in tasks[task]["cmds"]), task
+
+
 # --- Azure Pipelines -----------------------------------------------------------------------
 
 

@@ -1,0 +1,166 @@
+"""Workspace code: the jobs' code, uploaded from the commit into the stack's code folder.
+
+What ships is ``upload.upload_manifest`` of the job code (notebooks/ and the gitsync
+package): the entry notebooks as notebooks, everything else as workspace files, at their
+paths relative to the code folder, so a notebook imports ``dataops_jobs`` and runs
+``python -m gitsync`` from its own folder. Nothing else is uploaded (no caches, no tests).
+
+Each upload names its file relative to the project root (Pulumi runs the program and its
+provider plugins from there), so the state does not depend on where the repository is
+checked out, and carries the file's MD5: the same hash the Databricks provider computes
+from the file and stores, so an unchanged file plans as unchanged and a changed one shows
+as an ``md5`` change in every plan and diff. The content itself stays out of the state
+(``content_base64`` would copy every file into it).
+
+The code folder is a ``Directory`` with its own ACL: the deployer manages it, the stack's
+groups and the jobs' run-as principal read it. Under ``/Shared`` that ACL cannot take
+away what Databricks gives every user there (manage), which is why prod keeps its code
+elsewhere (config refuses a prod code folder under ``/Shared``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import pulumi
+import pulumi_databricks as databricks
+
+from components.config import StackConfig
+from notebooks.dataops_jobs.parameters import EntryPoint
+from notebooks.dataops_jobs.upload import Upload, upload_manifest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_FORMAT = "SOURCE"
+
+
+@dataclass(frozen=True)
+class WorkspaceCodeArgs:
+    config: StackConfig
+    stack: str
+    deployer: databricks.ServicePrincipal
+    # The application id the jobs run as, when it is not the deployer's (which manages
+    # the folder anyway): it reads the code it runs.
+    reader_application_id: pulumi.Input[str] | None
+    # The groups and principals the folder's ACL names exist in the workspace only then.
+    principals_ready: Sequence[pulumi.Resource] = field(default=())
+    repo_root: Path = PROJECT_ROOT
+
+
+def content_md5(path: Path) -> str:
+    """The hex MD5 of a file's bytes, as the Databricks provider records it."""
+    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+
+
+class WorkspaceCode(pulumi.ComponentResource):
+    """The job code of one commit, in the stack's code folder."""
+
+    folder: str
+    directories: dict[str, databricks.Directory]
+    notebooks: dict[str, databricks.Notebook]
+    files: dict[str, databricks.WorkspaceFile]
+
+    def __init__(
+        self, name: str, args: WorkspaceCodeArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("dataops:workspace:WorkspaceCode", name, None, opts)
+        config, stack = args.config, args.stack
+        self.folder = config.code_folder(stack)
+        uploads = upload_manifest(args.repo_root)
+
+        # Every folder of the tree is a resource, parents first: a destroy then removes
+        # files, then their folders, and fails (instead of deleting) if someone added
+        # something by hand.
+        self.directories = {}
+        for relative in _folders(uploads):
+            after = [self.directories[_parent(relative)]] if relative else []
+            self.directories[relative] = databricks.Directory(
+                f"{name}-folder-{relative}" if relative else f"{name}-folder",
+                path=self._path(relative),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+            )
+        root = self.directories[""]
+        access = [
+            databricks.PermissionsAccessControlArgs(
+                service_principal_name=args.deployer.application_id,
+                permission_level="CAN_MANAGE",
+            ),
+            *(
+                databricks.PermissionsAccessControlArgs(
+                    group_name=config.group_display_name(stack, group.name),
+                    permission_level="CAN_READ",
+                )
+                for group in config.identity.groups
+            ),
+        ]
+        if args.reader_application_id is not None:
+            access.append(
+                databricks.PermissionsAccessControlArgs(
+                    service_principal_name=args.reader_application_id,
+                    permission_level="CAN_READ",
+                )
+            )
+        databricks.Permissions(
+            f"{name}-permissions",
+            directory_path=root.path,
+            access_controls=access,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.principals_ready)),
+        )
+
+        self.notebooks = {}
+        self.files = {}
+        for upload in uploads:
+            folder = _parent(upload.target)
+            in_folder = pulumi.ResourceOptions(parent=self, depends_on=[self.directories[folder]])
+            source = upload.source.relative_to(args.repo_root).as_posix()
+            if upload.kind == "NOTEBOOK":
+                self.notebooks[upload.target] = databricks.Notebook(
+                    f"{name}-notebook-{upload.target}",
+                    path=self._path(upload.target),
+                    source=source,
+                    md5=content_md5(upload.source),
+                    language=upload.language,
+                    format=NOTEBOOK_FORMAT,
+                    opts=in_folder,
+                )
+            else:
+                self.files[upload.target] = databricks.WorkspaceFile(
+                    f"{name}-file-{upload.target}",
+                    path=self._path(upload.target),
+                    source=source,
+                    md5=content_md5(upload.source),
+                    opts=in_folder,
+                )
+
+        self.register_outputs({"folder": self.folder})
+
+    def notebook_path(self, entry: EntryPoint) -> str:
+        """Where an entry point's notebook is, refusing one this commit does not ship."""
+        if entry.workspace_path not in self.notebooks:
+            raise KeyError(
+                f"{entry.path} is not uploaded as a notebook (its first line must be the "
+                "Databricks notebook header); the job could not run it"
+            )
+        return self._path(entry.workspace_path)
+
+    def _path(self, relative: str) -> str:
+        return f"{self.folder}/{relative}" if relative else self.folder
+
+
+def _parent(relative: str) -> str:
+    """The folder holding a path under the code folder; '' is the code folder itself."""
+    parent = str(PurePosixPath(relative).parent)
+    return "" if parent == "." else parent
+
+
+def _folders(uploads: Sequence[Upload]) -> list[str]:
+    """Every folder that holds an upload, parents first; '' is the code folder itself."""
+    folders = {""}
+    for upload in uploads:
+        relative = upload.target
+        while relative:
+            relative = _parent(relative)
+            folders.add(relative)
+    return sorted(folders, key=lambda folder: (folder.count("/") if folder else -1, folder))

@@ -1,0 +1,647 @@
+"""The governance rules of dataops: pure functions over a resource's type, name and properties.
+
+One source of truth for two callers:
+
+- the CrossGuard pack (``policy/pack.py``), which the Pulumi CLI runs with
+  ``pulumi preview|up --policy-pack policy`` against the cloud;
+- the offline engine (``dataops/policy.py``), which ``python -m dataops plan`` runs over
+  the rendered plan, with no cloud and no Pulumi CLI.
+
+This module needs the standard library only, so the offline engine imports it without
+``pulumi_policy`` and the pack's own virtualenv needs nothing more than the SDKs.
+
+Enforcement follows the stack's tier (its ``dataops:environment``, which both callers
+read from the stack's config): mandatory in staging and prod, advisory in dev; a rule that
+is about prod only is disabled in the other tiers. Where the tier cannot be read (the pack
+run outside a stack), every rule is mandatory, as in prod.
+
+Properties are camelCase, as Pulumi passes them: a resource rule sees the inputs the
+program registers; a stack rule sees every resource of the stack, plus the root
+``pulumi:pulumi:Stack`` resource whose properties are the stack outputs (the real engine
+hands a stack policy each resource's outputs, which for these properties carry the same
+values as the inputs). A value that is not known yet (a preview of something not created
+yet) is ``UNKNOWN`` and never a violation: ``pulumi up`` runs the stack rules again on the
+deployed values.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+DEV, STAGING, PROD = "dev", "staging", "prod"
+TIERS = frozenset({DEV, STAGING, PROD})
+PROJECT = "dataops"
+
+# A value the engine does not know yet, and a secret as the offline engine masks it
+# (the same strings as dataops.mocks, which a test keeps in step).
+UNKNOWN = "[unknown]"
+SECRET_MASK = "[secret]"
+
+# The secure config keys of the stack (components.config.SECRET_KEYS; a test keeps the two
+# equal). The pack reads their decrypted values to recognise them in the outputs.
+SECRET_CONFIG_KEYS = ("teamsWebhookUrl", "gitSyncToken", "gitCredentialToken")
+
+STACK = "pulumi:pulumi:Stack"
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+BLOB_CONTAINER = "azure-native:storage:BlobContainer"
+KEY_VAULT = "azure-native:keyvault:Vault"
+WORKSPACE = "azure-native:databricks:Workspace"
+GITHUB_REPOSITORY = "github:index/repository:Repository"
+BRANCH_PROTECTION = "github:index/branchProtection:BranchProtection"
+REPOSITORY_RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
+ADO_REPOSITORY = "azuredevops:index/git:Git"
+ADO_MIN_REVIEWERS = "azuredevops:index/branchPolicyMinReviewers:BranchPolicyMinReviewers"
+METASTORE = "databricks:index/metastore:Metastore"
+METASTORE_ASSIGNMENT = "databricks:index/metastoreAssignment:MetastoreAssignment"
+CATALOG = "databricks:index/catalog:Catalog"
+SCHEMA = "databricks:index/schema:Schema"
+WORKSPACE_BINDING = "databricks:index/workspaceBinding:WorkspaceBinding"
+GRANTS = "databricks:index/grants:Grants"
+GRANT = "databricks:index/grant:Grant"
+JOB = "databricks:index/job:Job"
+
+
+class Enforcement(StrEnum):
+    """What a violation does; the values are CrossGuard's enforcement levels."""
+
+    ADVISORY = "advisory"  # reported, the deploy goes on
+    MANDATORY = "mandatory"  # reported, the deploy stops
+    DISABLED = "disabled"  # not evaluated
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource as a rule sees it, whoever calls the rule."""
+
+    type: str
+    name: str
+    urn: str
+    props: Mapping[str, Any]
+    protect: bool = False
+
+    def get(self, path: str, default: Any = None) -> Any:
+        """The property at a dotted path ('sku.name', 'grants.0.principal'), or ``default``."""
+        current: Any = self.props
+        for part in path.split("."):
+            if isinstance(current, Mapping) and part in current:
+                current = current[part]
+            elif isinstance(current, Sequence) and not isinstance(current, str) and part.isdigit():
+                if int(part) >= len(current):
+                    return default
+                current = current[int(part)]
+            else:
+                return default
+        return current
+
+    @property
+    def label(self) -> str:
+        return f"{self.type} {self.name}"
+
+
+@dataclass(frozen=True)
+class StackContext:
+    """What the rules know of the stack beyond its resources."""
+
+    tier: str | None  # dev, staging, prod; None when it cannot be read (strictest)
+    main_branch: str = "main"
+    # Values of the stack's secure config keys: decrypted ones in the pack, the engine's
+    # placeholders offline. An output holding one exports a secret.
+    secret_values: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A stack rule's violation; ``urn`` names the resource at fault (None: the stack)."""
+
+    message: str
+    urn: str | None = None
+
+
+ResourceCheck = Callable[[Resource, StackContext], Iterator[str]]
+StackCheck = Callable[[Sequence[Resource], StackContext], Iterator[Finding]]
+
+
+@dataclass(frozen=True)
+class ResourceRule:
+    """A rule on one resource at a time, of the given types."""
+
+    name: str
+    description: str
+    types: frozenset[str]
+    check: ResourceCheck
+    tiers: frozenset[str] = TIERS
+
+    def violations(self, resource: Resource, context: StackContext) -> list[str]:
+        if resource.type not in self.types:
+            return []
+        return list(self.check(resource, context))
+
+
+@dataclass(frozen=True)
+class StackRule:
+    """A rule on the stack as a whole: relations between resources, and the outputs."""
+
+    name: str
+    description: str
+    check: StackCheck
+    tiers: frozenset[str] = TIERS
+
+    def violations(self, resources: Sequence[Resource], context: StackContext) -> list[Finding]:
+        return list(self.check(resources, context))
+
+
+Rule = ResourceRule | StackRule
+
+
+def enforcement(rule: Rule, tier: str | None) -> Enforcement:
+    """Mandatory in staging and prod, advisory in dev, disabled where the rule does not apply."""
+    if tier is None or tier not in TIERS:
+        return Enforcement.MANDATORY
+    if tier not in rule.tiers:
+        return Enforcement.DISABLED
+    return Enforcement.ADVISORY if tier == DEV else Enforcement.MANDATORY
+
+
+def stack_context_from_config(config: Mapping[str, str]) -> StackContext:
+    """The context from a stack's config as the Pulumi CLI passes it (``PULUMI_CONFIG``).
+
+    Keys are ``namespace:key``; object values are JSON text; secure values are decrypted.
+    """
+    environment = config.get(f"{PROJECT}:environment")
+    tier = environment if environment in TIERS else None
+    main_branch = "main"
+    try:
+        source = json.loads(config.get(f"{PROJECT}:sourceControl") or "{}")
+    except ValueError:
+        source = {}
+    if isinstance(source, dict) and isinstance(source.get("mainBranch"), str):
+        main_branch = source["mainBranch"]
+    secrets = frozenset(
+        value
+        for key in SECRET_CONFIG_KEYS
+        if isinstance(value := config.get(f"{PROJECT}:{key}"), str) and value
+    )
+    return StackContext(tier=tier, main_branch=main_branch, secret_values=secrets)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _known(value: Any) -> bool:
+    return not (isinstance(value, str) and value == UNKNOWN)
+
+
+def _number(value: Any) -> float | None:
+    # Offline the engine passes ints; the CLI passes every number as a float.
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _id(value: Any) -> str:
+    # Workspace ids are strings in one place and numbers in another: compare them as text.
+    number = _number(value)
+    return str(int(number)) if number is not None and number.is_integer() else str(value)
+
+
+# ------------------------------------------------------------------------------ storage
+
+
+def _storage_no_public_access(resource: Resource, context: StackContext) -> Iterator[str]:
+    if resource.type == STORAGE_ACCOUNT:
+        allowed = resource.get("allowBlobPublicAccess")
+        if allowed is not False and _known(allowed):
+            yield (
+                f"allowBlobPublicAccess is {_show(allowed)}: anyone could read a container "
+                "made public; set allow_blob_public_access=False"
+            )
+    else:
+        access = resource.get("publicAccess")
+        if access not in (None, "None") and _known(access):
+            yield f"publicAccess is {_show(access)}: containers stay private (PublicAccess.NONE)"
+
+
+def _storage_tls(resource: Resource, context: StackContext) -> Iterator[str]:
+    version = resource.get("minimumTlsVersion")
+    if version not in ("TLS1_2", "TLS1_3") and _known(version):
+        yield f"minimumTlsVersion is {_show(version)}: set MinimumTlsVersion.TLS1_2"
+    if resource.get("enableHttpsTrafficOnly") is False:
+        yield "enableHttpsTrafficOnly is false: plain HTTP would be accepted"
+
+
+# ---------------------------------------------------------------------------- workspace
+
+
+def _workspace_premium(resource: Resource, context: StackContext) -> Iterator[str]:
+    sku = resource.get("sku.name")
+    if sku != "premium" and _known(sku):
+        yield f"sku is {_show(sku)}: Unity Catalog governance needs a premium workspace"
+
+
+def _workspace_no_public_ip(resource: Resource, context: StackContext) -> Iterator[str]:
+    no_public_ip = resource.get("parameters.enableNoPublicIp.value")
+    if no_public_ip is not True and _known(no_public_ip):
+        yield (
+            f"parameters.enableNoPublicIp is {_show(no_public_ip)}: cluster nodes would get "
+            "public IPs; use secure cluster connectivity (azure.workspace.noPublicIp: true)"
+        )
+
+
+def _key_vault_purge_protection(resource: Resource, context: StackContext) -> Iterator[str]:
+    purge_protection = resource.get("properties.enablePurgeProtection")
+    if purge_protection is not True and _known(purge_protection):
+        yield (
+            f"properties.enablePurgeProtection is {_show(purge_protection)}: a deleted prod "
+            "vault and its secrets could be purged before anyone notices"
+        )
+
+
+# ------------------------------------------------------------------------------- source
+
+
+def _protects_main(pattern: Any, context: StackContext) -> bool:
+    return pattern == context.main_branch or not _known(pattern)
+
+
+def _main_requires_review(resource: Resource, context: StackContext) -> Iterator[str]:
+    main = context.main_branch
+    if resource.type == BRANCH_PROTECTION:
+        if not _protects_main(resource.get("pattern"), context):
+            return
+        reviews = resource.get("requiredPullRequestReviews") or []
+        if not reviews:
+            yield f"{main} takes pushes without a pull request: require an approving review"
+        else:
+            # The provider's default is 1 when the block is present.
+            count = resource.get("requiredPullRequestReviews.0.requiredApprovingReviewCount", 1)
+            number = _number(count)
+            if number is not None and number < 1:
+                yield (
+                    f"requiredApprovingReviewCount is {_show(count)}: {main} needs at least "
+                    "1 approving review"
+                )
+        if resource.get("allowsForcePushes") is True:
+            yield f"allowsForcePushes is true: {main}'s history could be rewritten"
+        if resource.get("allowsDeletions") is True:
+            yield f"allowsDeletions is true: {main} could be deleted"
+        return
+    # Azure DevOps: a minimum-reviewers policy scoped to main (a scope without a ref
+    # covers every branch of its repository).
+    scopes = resource.get("settings.scopes") or []
+    refs = [scope.get("repositoryRef") if isinstance(scope, Mapping) else None for scope in scopes]
+    if not any(ref in (None, f"refs/heads/{main}", UNKNOWN) for ref in refs):
+        return
+    count = resource.get("settings.reviewerCount")
+    number = _number(count)
+    if number is not None and number < 1:
+        yield f"settings.reviewerCount is {_show(count)}: {main} needs at least 1 reviewer"
+    if resource.get("enabled") is False:
+        yield f"enabled is false: the policy does not protect {main}"
+    if resource.get("blocking") is False:
+        yield f"blocking is false: a pull request into {main} completes without its reviewers"
+
+
+def _ruleset_protects_main(resource: Resource, context: StackContext) -> bool:
+    includes = resource.get("conditions.refName.includes") or []
+    if f"refs/heads/{context.main_branch}" not in includes and "~ALL" not in includes:
+        return False
+    count = _number(resource.get("rules.pullRequest.requiredApprovingReviewCount"))
+    return (
+        resource.get("enforcement") == "active"
+        and count is not None
+        and count >= 1
+        and resource.get("rules.nonFastForward") is True
+    )
+
+
+def _main_is_protected(resources: Sequence[Resource], context: StackContext) -> Iterator[Finding]:
+    main = context.main_branch
+    github_protected = any(
+        (r.type == BRANCH_PROTECTION and _protects_main(r.get("pattern"), context))
+        or (r.type == REPOSITORY_RULESET and _ruleset_protects_main(r, context))
+        for r in resources
+    )
+    ado_protected = any(_ado_policy_on_main(r, context) for r in resources)
+    for repository in resources:
+        if repository.type == GITHUB_REPOSITORY and not github_protected:
+            yield Finding(
+                f"the repository {_show(repository.get('name'))} is created here but {main} "
+                "has no branch protection (or active ruleset) requiring a pull request "
+                "review and forbidding force pushes",
+                repository.urn,
+            )
+        if repository.type == ADO_REPOSITORY and not ado_protected:
+            yield Finding(
+                f"the repository {_show(repository.get('name'))} is created here but {main} "
+                "has no minimum-reviewers branch policy",
+                repository.urn,
+            )
+
+
+def _ado_policy_on_main(resource: Resource, context: StackContext) -> bool:
+    if resource.type != ADO_MIN_REVIEWERS:
+        return False
+    scopes = resource.get("settings.scopes") or []
+    return any(
+        not isinstance(scope, Mapping)
+        or scope.get("repositoryRef") in (None, f"refs/heads/{context.main_branch}", UNKNOWN)
+        for scope in scopes
+    )
+
+
+# ------------------------------------------------------------------------ Unity Catalog
+
+
+def _catalogs_bound(resources: Sequence[Resource], context: StackContext) -> Iterator[Finding]:
+    # This stack's workspace: the one its metastore assignment names (offline, where only
+    # inputs exist) or the Azure workspace's numeric id (an output, in the real engine).
+    workspaces = {
+        _id(value)
+        for r in resources
+        if r.type in (METASTORE_ASSIGNMENT, WORKSPACE)
+        and (value := r.get("workspaceId")) is not None
+        and _known(value)
+    }
+    bindings = [
+        r for r in resources if r.type == WORKSPACE_BINDING and r.get("securableType") == "catalog"
+    ]
+    for catalog in (r for r in resources if r.type == CATALOG):
+        name = catalog.get("name")
+        mode = catalog.get("isolationMode")
+        if mode != "ISOLATED" and _known(mode):
+            yield Finding(
+                f"catalog {_show(name)} has isolationMode {_show(mode)}: every workspace "
+                "attached to the metastore could open it; set ISOLATED",
+                catalog.urn,
+            )
+        own = [b for b in bindings if b.get("securableName") in (name, UNKNOWN)]
+        targets = {_id(b.get("workspaceId")) for b in own}
+        if not any(t in workspaces or t == UNKNOWN for t in targets):
+            yield Finding(
+                f"catalog {_show(name)} has no WorkspaceBinding to this stack's workspace "
+                f"({', '.join(sorted(workspaces)) or 'none found'})",
+                catalog.urn,
+            )
+        for binding in own:
+            target = _id(binding.get("workspaceId"))
+            if workspaces and target not in workspaces and target != UNKNOWN:
+                yield Finding(
+                    f"binds catalog {_show(name)} to workspace {target}, which is not this "
+                    "stack's: another environment could read its data",
+                    binding.urn,
+                )
+
+
+def _no_user_grants(resource: Resource, context: StackContext) -> Iterator[str]:
+    if resource.type == GRANT:
+        entries = [("principal", resource.get("principal"))]
+    else:
+        grants = resource.get("grants") or []
+        entries = [
+            (f"grants[{i}].principal", g.get("principal") if isinstance(g, Mapping) else None)
+            for i, g in enumerate(grants)
+        ]
+    for where, principal in entries:
+        if isinstance(principal, str) and "@" in principal:
+            yield (
+                f"{where} is the user {principal!r}: grant to an account group "
+                "(identity.groups) so access follows membership"
+            )
+
+
+# --------------------------------------------------------------------------------- jobs
+
+
+def _prod_jobs_run_as_service_principal(resource: Resource, context: StackContext) -> Iterator[str]:
+    service_principal = resource.get("runAs.servicePrincipalName")
+    if not _known(service_principal):
+        return
+    if not service_principal:
+        user = resource.get("runAs.userName") or resource.get("runAs.groupName")
+        who = f"runs as {user!r}" if user else "runs as its owner (whoever deployed it)"
+        yield (
+            f"runAs.servicePrincipalName is unset: the job {who}; prod jobs run as the "
+            "job-runner service principal (jobs.runAs: servicePrincipal)"
+        )
+
+
+# ------------------------------------------------------------------------------ outputs
+
+_SECRET_WORDS = frozenset(
+    {"secret", "secrets", "token", "tokens", "password", "passwords", "passwd", "pwd"}
+    | {"passphrase", "apikey", "sas"}
+)
+# Words that suggest a secret only at the end of a name: `storageKey`, not `keyVaultUri`.
+_SECRET_LAST_WORDS = frozenset({"key", "keys"})
+
+
+def _words(name: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return [w.lower() for w in re.split(r"[^A-Za-z0-9]+", spaced) if w]
+
+
+def secret_word(name: str) -> str | None:
+    """The word of an output name that says it holds a secret, if any."""
+    words = _words(name)
+    joined = "".join(words)
+    for word in words:
+        if word in _SECRET_WORDS:
+            return word
+    if words and words[-1] in _SECRET_LAST_WORDS:
+        return words[-1]
+    if "connectionstring" in joined:
+        return "connection string"
+    return None
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:
+    """(path, last key, value) of every value under an output."""
+    if isinstance(value, Mapping):
+        for key in value:
+            child = f"{path}.{key}"
+            yield child, str(key), value[key]
+            yield from _walk(value[key], child)
+    elif isinstance(value, Sequence) and not isinstance(value, str):
+        for i, item in enumerate(value):
+            yield from _walk(item, f"{path}[{i}]")
+
+
+def _holds_secret(value: Any, secrets: frozenset[str]) -> bool:
+    if not isinstance(value, str):
+        return False
+    # Short values would match by accident; real tokens and webhook URLs are long.
+    return any(secret in value if len(secret) >= 8 else secret == value for secret in secrets)
+
+
+def _no_secret_outputs(resources: Sequence[Resource], context: StackContext) -> Iterator[Finding]:
+    """Outputs are read by anyone with `pulumi stack output`: no secret goes there in clear.
+
+    Offline, a secret the program exports with ``Output.secret`` shows as ``[secret]``
+    and is allowed. The real pack cannot see that mask: the Python policy SDK unwraps
+    secrets before a policy sees them, so there every output counts as clear, and a
+    secret-named output or one holding a secret config value fails even when masked.
+    The rule is stricter in the cloud than offline, never looser.
+    """
+    for stack in (r for r in resources if r.type == STACK):
+        for name, value in stack.props.items():
+            entries = [(name, name, value), *_walk(value, name)]
+            for path, key, item in entries:
+                if item is None or item == SECRET_MASK or not _known(item):
+                    continue
+                word = secret_word(key)
+                if word and not isinstance(item, Mapping | list):
+                    yield Finding(
+                        f"output {path} is named like a secret ({word}) and its value is "
+                        "exported in clear: don't export secrets as stack outputs",
+                        stack.urn,
+                    )
+                elif _holds_secret(item, context.secret_values):
+                    yield Finding(
+                        f"output {path} holds the value of a secure config key in clear",
+                        stack.urn,
+                    )
+
+
+# ------------------------------------------------------------------------------- deletes
+
+_DATA_TYPES = frozenset({STORAGE_ACCOUNT, BLOB_CONTAINER, KEY_VAULT, METASTORE, CATALOG, SCHEMA})
+
+
+def _prod_data_protected(resource: Resource, context: StackContext) -> Iterator[str]:
+    if not resource.protect:
+        yield (
+            "protect is off: a destroy or a replacement would delete prod data; "
+            "give it ResourceOptions(protect=True)"
+        )
+
+
+# -------------------------------------------------------------------------------- rules
+
+PROD_ONLY = frozenset({PROD})
+
+RULES: tuple[Rule, ...] = (
+    ResourceRule(
+        "storage-no-public-access",
+        "Storage accounts refuse public blob access and containers are private.",
+        frozenset({STORAGE_ACCOUNT, BLOB_CONTAINER}),
+        _storage_no_public_access,
+    ),
+    ResourceRule(
+        "storage-tls-1-2",
+        "Storage accounts require TLS 1.2 or newer, over HTTPS only.",
+        frozenset({STORAGE_ACCOUNT}),
+        _storage_tls,
+    ),
+    ResourceRule(
+        "workspace-premium",
+        "Databricks workspaces are premium (Unity Catalog, access control).",
+        frozenset({WORKSPACE}),
+        _workspace_premium,
+    ),
+    ResourceRule(
+        "workspace-no-public-ip",
+        "Databricks workspaces use secure cluster connectivity: no public IP on nodes.",
+        frozenset({WORKSPACE}),
+        _workspace_no_public_ip,
+    ),
+    ResourceRule(
+        "prod-key-vault-purge-protection",
+        "The prod Key Vault has purge protection.",
+        frozenset({KEY_VAULT}),
+        _key_vault_purge_protection,
+        tiers=PROD_ONLY,
+    ),
+    ResourceRule(
+        "main-requires-review",
+        "main's protection requires at least one approving review and forbids force "
+        "pushes and deletion.",
+        frozenset({BRANCH_PROTECTION, ADO_MIN_REVIEWERS}),
+        _main_requires_review,
+    ),
+    StackRule(
+        "main-is-protected",
+        "A stack that creates the repository protects its main branch.",
+        _main_is_protected,
+    ),
+    StackRule(
+        "catalogs-bound-to-workspace",
+        "Catalogs are ISOLATED and bound to this stack's workspace only.",
+        _catalogs_bound,
+    ),
+    ResourceRule(
+        "no-user-grants",
+        "Unity Catalog grants name groups, never a user directly.",
+        frozenset({GRANTS, GRANT}),
+        _no_user_grants,
+    ),
+    ResourceRule(
+        "prod-jobs-run-as-service-principal",
+        "Prod jobs run as a service principal.",
+        frozenset({JOB}),
+        _prod_jobs_run_as_service_principal,
+        tiers=PROD_ONLY,
+    ),
+    StackRule(
+        "no-secret-outputs",
+        "No stack output exports a secret in clear.",
+        _no_secret_outputs,
+    ),
+    ResourceRule(
+        "prod-data-protected",
+        "Prod data resources (storage, Key Vault, metastore, catalogs, schemas) are protected "
+        "from deletion.",
+        _DATA_TYPES,
+        _prod_data_protected,
+        tiers=PROD_ONLY,
+    ),
+)
+
+
+def rule_named(name: str) -> Rule:
+    for rule in RULES:
+        if rule.name == name:
+            return rule
+    raise KeyError(f"no rule {name!r}; rules: {', '.join(r.name for r in RULES)}")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One violation of one rule, with the enforcement the stack's tier gives it."""
+
+    rule: str
+    enforcement: Enforcement
+    message: str
+    urn: str | None
+    resource: str  # "<type> <name>", or "stack" for a violation of the stack as a whole
+
+
+def evaluate(resources: Sequence[Resource], context: StackContext) -> list[Violation]:
+    """Every violation of every rule enabled in the context's tier, in rule order."""
+    by_urn = {r.urn: r for r in resources}
+    found: list[Violation] = []
+    for rule in RULES:
+        level = enforcement(rule, context.tier)
+        if level is Enforcement.DISABLED:
+            continue
+        if isinstance(rule, ResourceRule):
+            for resource in resources:
+                found.extend(
+                    Violation(rule.name, level, message, resource.urn, resource.label)
+                    for message in rule.violations(resource, context)
+                )
+        else:
+            for finding in rule.violations(resources, context):
+                at = by_urn.get(finding.urn) if finding.urn else None
+                label = at.label if at else "stack"
+                found.append(Violation(rule.name, level, finding.message, finding.urn, label))
+    return found

@@ -1,0 +1,773 @@
+"""The policy pack: each rule, its enforcement per tier, the pack the CLI runs, and plan.
+
+Every rule test goes through both callers of the rule: the pure function the offline
+engine runs, and the CrossGuard policy object the pack registers (fed the way the
+CrossGuard servicer feeds it, properties behind the SDK's unknown-checking proxy). Both
+must report the same violations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import yaml
+from google.protobuf import empty_pb2, struct_pb2
+from plan_helpers import SHIPPED_STACKS, StackDocument
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
+
+from components.config import SECRET_KEYS
+from dataops.cli import main
+from dataops.engine import PROJECT_ROOT, Plan
+from dataops.mocks import SECRET_MASK, UNKNOWN_MASK
+from dataops.policy import check_plan, plan_resources
+from dataops.stackfile import secret_placeholder
+from policy.pack import build_policies, context_from_environment, plain
+from policy.rules import (
+    ADO_MIN_REVIEWERS,
+    ADO_REPOSITORY,
+    BLOB_CONTAINER,
+    BRANCH_PROTECTION,
+    CATALOG,
+    GITHUB_REPOSITORY,
+    GRANT,
+    GRANTS,
+    JOB,
+    KEY_VAULT,
+    METASTORE_ASSIGNMENT,
+    REPOSITORY_RULESET,
+    RULES,
+    SECRET_CONFIG_KEYS,
+    STACK,
+    STORAGE_ACCOUNT,
+    UNKNOWN,
+    WORKSPACE,
+    WORKSPACE_BINDING,
+    Enforcement,
+    Resource,
+    ResourceRule,
+    StackContext,
+    StackRule,
+    enforcement,
+    evaluate,
+    rule_named,
+    secret_word,
+)
+
+PlanOf = Callable[[str], Plan]
+DocumentOf = Callable[[str], StackDocument]
+
+DEV, STAGING, PROD = StackContext("dev"), StackContext("staging"), StackContext("prod")
+WORKSPACE_ID = "7608011474001522"
+
+
+def resource(
+    type_: str, props: Mapping[str, Any], name: str = "r", protect: bool = False
+) -> Resource:
+    return Resource(type_, name, f"urn:pulumi:prod::dataops::{type_}::{name}", props, protect)
+
+
+def _options(protect: bool) -> PolicyResourceOptions:
+    return PolicyResourceOptions(protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+
+
+def _pack_policy(name: str, context: StackContext) -> Any:
+    (policy,) = [p for p in build_policies(context) if p.name == name]
+    return policy
+
+
+def _offline(value: Any) -> Any:
+    """Properties as the offline engine records them: unknowns are the engine's mask."""
+    if isinstance(value, Mapping):
+        return {k: _offline(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_offline(v) for v in value]
+    return UNKNOWN if value == UNKNOWN_STRING_VALUE else value
+
+
+def _as_offline(subject: Resource) -> Resource:
+    return Resource(
+        subject.type, subject.name, subject.urn, _offline(subject.props), subject.protect
+    )
+
+
+def violations(name: str, subject: Resource, context: StackContext = PROD) -> list[str]:
+    """A resource rule's messages, checked to be the same through the pack's policy."""
+    rule = rule_named(name)
+    assert isinstance(rule, ResourceRule)
+    direct = rule.violations(_as_offline(subject), context)
+    policy = _pack_policy(name, context)
+    assert isinstance(policy, ResourceValidationPolicy)
+    reported: list[str] = []
+    args = ResourceValidationArgs(
+        subject.type,
+        unknown_checking_proxy(copy.deepcopy(dict(subject.props))),
+        subject.urn,
+        subject.name,
+        _options(subject.protect),
+        None,
+    )
+    policy.validate(args, lambda message, urn=None: reported.append(message))
+    assert reported == direct, "the pack and the offline engine disagree"
+    return direct
+
+
+def findings(name: str, resources: list[Resource], context: StackContext = PROD) -> list[str]:
+    """A stack rule's messages (with the urn they blame), the same through the pack."""
+    rule = rule_named(name)
+    assert isinstance(rule, StackRule)
+    offline = [_as_offline(r) for r in resources]
+    direct = [f"{f.urn}: {f.message}" for f in rule.violations(offline, context)]
+    policy = _pack_policy(name, context)
+    assert isinstance(policy, StackValidationPolicy)
+    reported: list[str] = []
+    stack = [
+        PolicyResource(
+            r.type,
+            unknown_checking_proxy(copy.deepcopy(dict(r.props))),
+            r.urn,
+            r.name,
+            _options(r.protect),
+            None,
+            None,
+            [],
+            {},
+        )
+        for r in resources
+    ]
+    policy.validate(
+        StackValidationArgs(stack), lambda message, urn=None: reported.append(f"{urn}: {message}")
+    )
+    assert reported == direct, "the pack and the offline engine disagree"
+    return direct
+
+
+def one(messages: list[str], *fragments: str) -> None:
+    assert len(messages) == 1, messages
+    for fragment in fragments:
+        assert fragment in messages[0], messages[0]
+
+
+# ------------------------------------------------------------------------------ storage
+
+SECURE_ACCOUNT = {
+    "allowBlobPublicAccess": False,
+    "minimumTlsVersion": "TLS1_2",
+    "enableHttpsTrafficOnly": True,
+}
+
+
+def test_a_storage_account_without_public_blob_access_passes() -> None:
+    assert violations("storage-no-public-access", resource(STORAGE_ACCOUNT, SECURE_ACCOUNT)) == []
+
+
+def test_a_storage_account_allowing_public_blob_access_violates() -> None:
+    account = resource(STORAGE_ACCOUNT, {**SECURE_ACCOUNT, "allowBlobPublicAccess": True})
+    one(violations("storage-no-public-access", account), "allowBlobPublicAccess is true")
+
+
+def test_a_storage_account_leaving_public_access_to_the_default_violates() -> None:
+    account = resource(STORAGE_ACCOUNT, {"minimumTlsVersion": "TLS1_2"})
+    one(violations("storage-no-public-access", account), "allowBlobPublicAccess is unset")
+
+
+def test_a_public_container_violates_and_a_private_one_passes() -> None:
+    public = resource(BLOB_CONTAINER, {"publicAccess": "Container"})
+    one(violations("storage-no-public-access", public), "publicAccess is 'Container'")
+    assert (
+        violations("storage-no-public-access", resource(BLOB_CONTAINER, {"publicAccess": "None"}))
+        == []
+    )
+
+
+def test_a_storage_account_requiring_tls_1_2_passes() -> None:
+    assert violations("storage-tls-1-2", resource(STORAGE_ACCOUNT, SECURE_ACCOUNT)) == []
+
+
+def test_a_storage_account_accepting_tls_1_0_or_http_violates() -> None:
+    old = resource(STORAGE_ACCOUNT, {**SECURE_ACCOUNT, "minimumTlsVersion": "TLS1_0"})
+    one(violations("storage-tls-1-2", old), "minimumTlsVersion is 'TLS1_0'")
+    http = resource(STORAGE_ACCOUNT, {**SECURE_ACCOUNT, "enableHttpsTrafficOnly": False})
+    one(violations("storage-tls-1-2", http), "enableHttpsTrafficOnly is false")
+
+
+# ---------------------------------------------------------------------------- workspace
+
+SECURE_WORKSPACE = {"sku": {"name": "premium"}, "parameters": {"enableNoPublicIp": {"value": True}}}
+
+
+def test_a_premium_workspace_passes() -> None:
+    assert violations("workspace-premium", resource(WORKSPACE, SECURE_WORKSPACE)) == []
+
+
+def test_a_standard_workspace_violates() -> None:
+    standard = resource(WORKSPACE, {**SECURE_WORKSPACE, "sku": {"name": "standard"}})
+    one(violations("workspace-premium", standard), "sku is 'standard'")
+
+
+def test_a_workspace_without_public_ips_passes() -> None:
+    assert violations("workspace-no-public-ip", resource(WORKSPACE, SECURE_WORKSPACE)) == []
+
+
+def test_a_workspace_with_public_ips_violates() -> None:
+    public = resource(WORKSPACE, {**SECURE_WORKSPACE, "parameters": {}})
+    one(violations("workspace-no-public-ip", public), "enableNoPublicIp is unset")
+    off = {"parameters": {"enableNoPublicIp": {"value": False}}}
+    one(violations("workspace-no-public-ip", resource(WORKSPACE, off)), "is false")
+
+
+# ---------------------------------------------------------------------------- key vault
+
+
+def test_a_prod_key_vault_with_purge_protection_passes() -> None:
+    vault = resource(KEY_VAULT, {"properties": {"enablePurgeProtection": True}})
+    assert violations("prod-key-vault-purge-protection", vault) == []
+
+
+def test_a_prod_key_vault_without_purge_protection_violates() -> None:
+    # Config refuses purgeProtection: false in prod; code that drops the flag is caught here.
+    vault = resource(KEY_VAULT, {"properties": {"enableSoftDelete": True}})
+    one(violations("prod-key-vault-purge-protection", vault), "enablePurgeProtection is unset")
+
+
+def test_purge_protection_is_not_required_outside_prod() -> None:
+    vault = resource(KEY_VAULT, {"properties": {}})
+    for context in (DEV, STAGING):
+        assert not [v for v in evaluate([vault], context) if v.rule.startswith("prod-")]
+
+
+# ---------------------------------------------------------------------------------- main
+
+PROTECTED_MAIN = {
+    "pattern": "main",
+    "allowsForcePushes": False,
+    "allowsDeletions": False,
+    "requiredPullRequestReviews": [{"requiredApprovingReviewCount": 2}],
+}
+
+
+def test_main_protected_with_approvals_and_no_force_push_passes() -> None:
+    assert violations("main-requires-review", resource(BRANCH_PROTECTION, PROTECTED_MAIN)) == []
+
+
+def test_main_without_approvals_violates() -> None:
+    zero = {**PROTECTED_MAIN, "requiredPullRequestReviews": [{"requiredApprovingReviewCount": 0}]}
+    one(
+        violations("main-requires-review", resource(BRANCH_PROTECTION, zero)),
+        "requiredApprovingReviewCount is 0",
+    )
+    no_reviews = {**PROTECTED_MAIN, "requiredPullRequestReviews": []}
+    one(violations("main-requires-review", resource(BRANCH_PROTECTION, no_reviews)), "pull request")
+
+
+def test_main_allowing_force_pushes_violates() -> None:
+    forced = resource(BRANCH_PROTECTION, {**PROTECTED_MAIN, "allowsForcePushes": True})
+    one(violations("main-requires-review", forced), "allowsForcePushes is true")
+
+
+def test_the_review_rule_is_about_the_configured_main_branch_only() -> None:
+    develop = {**PROTECTED_MAIN, "pattern": "develop", "allowsForcePushes": True}
+    assert violations("main-requires-review", resource(BRANCH_PROTECTION, develop)) == []
+    trunk = StackContext("prod", main_branch="trunk")
+    open_trunk = {**develop, "pattern": "trunk"}
+    one(violations("main-requires-review", resource(BRANCH_PROTECTION, open_trunk), trunk))
+
+
+def test_an_azure_devops_main_policy_without_reviewers_violates() -> None:
+    scope = [{"repositoryRef": "refs/heads/main", "matchType": "Exact"}]
+    policy = {"enabled": True, "blocking": True, "settings": {"reviewerCount": 0, "scopes": scope}}
+    one(
+        violations("main-requires-review", resource(ADO_MIN_REVIEWERS, policy)),
+        "reviewerCount is 0",
+    )
+    policy["settings"] = {"reviewerCount": 2, "scopes": scope}
+    assert violations("main-requires-review", resource(ADO_MIN_REVIEWERS, policy)) == []
+
+
+def test_a_created_repository_with_main_protected_passes() -> None:
+    stack = [
+        resource(GITHUB_REPOSITORY, {"name": "dataops"}),
+        resource(BRANCH_PROTECTION, PROTECTED_MAIN, "protect-main"),
+    ]
+    assert findings("main-is-protected", stack) == []
+    ruleset = {
+        "enforcement": "active",
+        "conditions": {"refName": {"includes": ["refs/heads/main"]}},
+        "rules": {"nonFastForward": True, "pullRequest": {"requiredApprovingReviewCount": 1}},
+    }
+    with_ruleset = [stack[0], resource(REPOSITORY_RULESET, ruleset, "main-rules")]
+    assert findings("main-is-protected", with_ruleset) == []
+
+
+def test_a_created_repository_with_main_unprotected_violates() -> None:
+    repository = resource(GITHUB_REPOSITORY, {"name": "dataops"})
+    develop_only = resource(BRANCH_PROTECTION, {**PROTECTED_MAIN, "pattern": "develop"}, "dev")
+    one(findings("main-is-protected", [repository, develop_only]), repository.urn, "main has no")
+    ado = resource(ADO_REPOSITORY, {"name": "dataops"})
+    one(findings("main-is-protected", [ado]), ado.urn, "minimum-reviewers")
+
+
+# ------------------------------------------------------------------------ Unity Catalog
+
+
+def _catalog_stack(
+    mode: str = "ISOLATED", bound_to: Any = WORKSPACE_ID, assigned: Any = WORKSPACE_ID
+) -> list[Resource]:
+    stack = [
+        resource(METASTORE_ASSIGNMENT, {"workspaceId": assigned}, "assignment"),
+        resource(CATALOG, {"name": "prod", "isolationMode": mode}, "catalog-prod"),
+    ]
+    if bound_to is not None:
+        binding = {"securableName": "prod", "securableType": "catalog", "workspaceId": bound_to}
+        stack.append(resource(WORKSPACE_BINDING, binding, "catalog-prod-binding"))
+    return stack
+
+
+def test_an_isolated_catalog_bound_to_its_workspace_passes() -> None:
+    assert findings("catalogs-bound-to-workspace", _catalog_stack()) == []
+    # The real engine hands a numeric output as a float; it is the same workspace.
+    assert (
+        findings("catalogs-bound-to-workspace", _catalog_stack(bound_to=7608011474001522.0)) == []
+    )
+
+
+def test_an_open_catalog_violates() -> None:
+    one(
+        findings("catalogs-bound-to-workspace", _catalog_stack(mode="OPEN")), "isolationMode 'OPEN'"
+    )
+
+
+def test_a_catalog_without_a_binding_violates() -> None:
+    one(
+        findings("catalogs-bound-to-workspace", _catalog_stack(bound_to=None)),
+        "no WorkspaceBinding",
+    )
+
+
+def test_a_catalog_bound_to_another_workspace_violates() -> None:
+    found = findings("catalogs-bound-to-workspace", _catalog_stack(bound_to="1234"))
+    assert any("binds catalog 'prod' to workspace 1234" in f for f in found), found
+    assert any("no WorkspaceBinding" in f for f in found), found
+
+
+def test_a_catalog_binding_not_known_until_deploy_is_not_judged() -> None:
+    stack = _catalog_stack(bound_to=UNKNOWN_STRING_VALUE, assigned=UNKNOWN_STRING_VALUE)
+    assert findings("catalogs-bound-to-workspace", stack) == []
+
+
+def test_grants_to_groups_pass() -> None:
+    grants = {"grants": [{"principal": "prod-analysts", "privileges": ["SELECT"]}]}
+    assert violations("no-user-grants", resource(GRANTS, grants)) == []
+
+
+def test_a_grant_naming_a_user_violates() -> None:
+    grants = {
+        "grants": [
+            {"principal": "prod-analysts", "privileges": ["SELECT"]},
+            {"principal": "eva.lind@datanova.eu", "privileges": ["SELECT"]},
+        ]
+    }
+    one(violations("no-user-grants", resource(GRANTS, grants)), "grants[1].principal", "eva.lind")
+    single = {"principal": "ben.okafor@datanova.eu", "privileges": ["MODIFY"]}
+    one(violations("no-user-grants", resource(GRANT, single)), "ben.okafor")
+
+
+# --------------------------------------------------------------------------------- jobs
+
+RUNNER = "72f406f6-f0e6-53f3-a70d-17dfdfa7c0b7"
+
+
+def test_a_prod_job_running_as_a_service_principal_passes() -> None:
+    job = resource(JOB, {"name": "git-sync", "runAs": {"servicePrincipalName": RUNNER}})
+    assert violations("prod-jobs-run-as-service-principal", job) == []
+
+
+def test_a_prod_job_running_as_a_user_or_its_owner_violates() -> None:
+    as_user = resource(JOB, {"name": "git-sync", "runAs": {"userName": "ana.costa@datanova.eu"}})
+    one(violations("prod-jobs-run-as-service-principal", as_user), "ana.costa@datanova.eu")
+    as_owner = resource(JOB, {"name": "git-sync"})
+    one(violations("prod-jobs-run-as-service-principal", as_owner), "as its owner")
+
+
+def test_jobs_outside_prod_may_run_as_the_deployer() -> None:
+    job = resource(JOB, {"name": "git-sync"})
+    assert evaluate([job], DEV) == [] and evaluate([job], STAGING) == []
+
+
+# ------------------------------------------------------------------------------ outputs
+
+
+def _stack(outputs: Mapping[str, Any]) -> Resource:
+    return resource(STACK, outputs, "dataops-prod")
+
+
+def test_outputs_without_secrets_pass() -> None:
+    outputs = {"keyVaultUri": "https://kv.vault.azure.net/", "workspaceUrl": "https://adb-1.net"}
+    assert findings("no-secret-outputs", [_stack(outputs)]) == []
+
+
+def test_an_output_named_like_a_secret_in_clear_violates() -> None:
+    one(
+        findings("no-secret-outputs", [_stack({"gitSyncToken": "ghp_abc"})]),
+        "gitSyncToken",
+        "token",
+    )
+    nested = {"storage": {"primaryKey": "abc=="}}
+    one(findings("no-secret-outputs", [_stack(nested)]), "storage.primaryKey")
+
+
+def test_an_output_holding_a_secret_config_value_violates() -> None:
+    secret = secret_placeholder("dataops:teamsWebhookUrl")
+    context = StackContext("prod", secret_values=frozenset({secret}))
+    leak = _stack({"notifications": {"webhook": f"{secret}"}})
+    one(findings("no-secret-outputs", [leak], context), "notifications.webhook", "secure config")
+
+
+def test_a_masked_secret_output_passes_offline() -> None:
+    # The offline engine sees Output.secret as the mask; the real pack cannot (rules.py).
+    assert findings("no-secret-outputs", [_stack({"gitSyncToken": SECRET_MASK})]) == []
+
+
+def test_secret_names_are_told_from_ordinary_ones() -> None:
+    assert [secret_word(n) for n in ("apiKey", "clientSecret", "adminPassword", "sasToken")] == [
+        "key",
+        "secret",
+        "password",
+        "sas",
+    ]
+    for ordinary in ("keyVaultUri", "deployerClientId", "storageAccountName", "accessConnectorId"):
+        assert secret_word(ordinary) is None, ordinary
+
+
+# ---------------------------------------------------------------------------- protection
+
+
+def test_protected_prod_data_passes() -> None:
+    for type_ in (STORAGE_ACCOUNT, BLOB_CONTAINER, KEY_VAULT, CATALOG):
+        assert violations("prod-data-protected", resource(type_, {}, protect=True)) == []
+
+
+def test_unprotected_prod_data_violates() -> None:
+    one(violations("prod-data-protected", resource(CATALOG, {"name": "prod"})), "protect is off")
+
+
+# ---------------------------------------------------------------------------- enforcement
+
+
+def test_rules_are_mandatory_in_staging_and_prod_and_advisory_in_dev() -> None:
+    for rule in RULES:
+        prod_only = rule.name.startswith("prod-")
+        assert enforcement(rule, "prod") is Enforcement.MANDATORY, rule.name
+        assert enforcement(rule, "staging") is (
+            Enforcement.DISABLED if prod_only else Enforcement.MANDATORY
+        ), rule.name
+        assert enforcement(rule, "dev") is (
+            Enforcement.DISABLED if prod_only else Enforcement.ADVISORY
+        ), rule.name
+        # A pack run where the tier cannot be read enforces everything.
+        assert enforcement(rule, None) is Enforcement.MANDATORY, rule.name
+
+
+def test_the_pack_registers_every_rule_at_the_enforcement_of_the_tier() -> None:
+    names = [rule.name for rule in RULES]
+    assert len(names) == len(set(names)) >= 12
+    for tier in ("dev", "staging", "prod", None):
+        policies = build_policies(StackContext(tier))
+        assert [p.name for p in policies] == names
+        for policy, rule in zip(policies, RULES, strict=True):
+            kind = (
+                ResourceValidationPolicy
+                if isinstance(rule, ResourceRule)
+                else StackValidationPolicy
+            )
+            assert isinstance(policy, kind), rule.name
+            assert policy.enforcement_level == EnforcementLevel(enforcement(rule, tier).value)
+            assert policy.description == rule.description
+
+
+def test_the_pack_reads_the_tier_and_main_branch_from_the_stack_config() -> None:
+    config = {
+        "dataops:environment": "staging",
+        "dataops:sourceControl": json.dumps({"provider": "github", "mainBranch": "trunk"}),
+        "dataops:gitCredentialToken": "github_pat_0123456789",
+    }
+    context = context_from_environment({"PULUMI_CONFIG": json.dumps(config)})
+    assert context == StackContext(
+        "staging", main_branch="trunk", secret_values=frozenset({"github_pat_0123456789"})
+    )
+    assert context_from_environment({}) == StackContext(None)
+
+
+def test_the_rules_share_the_engine_s_masks_and_secret_keys() -> None:
+    assert set(SECRET_CONFIG_KEYS) == set(SECRET_KEYS)
+    assert (SECRET_MASK, UNKNOWN_MASK) == ("[secret]", UNKNOWN)
+
+
+def test_unknown_values_reach_the_rules_as_unknown() -> None:
+    proxied = unknown_checking_proxy({"a": [UNKNOWN_STRING_VALUE, {"b": UNKNOWN_STRING_VALUE}]})
+    assert plain(proxied) == {"a": [UNKNOWN, {"b": UNKNOWN}]}
+
+
+def test_the_cli_runs_the_pack_with_python_in_the_virtualenv_policy_setup_creates() -> None:
+    project = yaml.safe_load((PROJECT_ROOT / "policy" / "PulumiPolicy.yaml").read_text("utf-8"))
+    assert project["runtime"] == {"name": "python", "options": {"virtualenv": ".venv"}}
+    tasks = yaml.safe_load((PROJECT_ROOT / "Taskfile.yml").read_text(encoding="utf-8"))["tasks"]
+    assert tasks["policy:setup"]["generates"] == ["policy/.venv/bin/python"]
+    requirements = (PROJECT_ROOT / "policy" / "requirements.txt").read_text(encoding="utf-8")
+    assert "pulumi-policy" in requirements and "\npulumi>=" in requirements
+
+
+@pytest.fixture
+def running_pack() -> Any:
+    """The pack as the Pulumi CLI starts it: `python -m pulumi.policy <engine> .` in policy/.
+
+    The CLI passes the stack's config in PULUMI_CONFIG; the pack answers on the port it
+    prints. The test is the engine: it calls the analyzer over gRPC. (The CLI's python is
+    policy/.venv's; this one has the same two packages, from requirements-dev.txt.)
+    """
+    config = {"dataops:environment": "prod", "dataops:gitCredentialToken": "github_pat_0123456789"}
+    env = dict(
+        os.environ,
+        PULUMI_CONFIG=json.dumps(config),
+        PULUMI_PROJECT="dataops",
+        PULUMI_STACK="prod",
+        PULUMI_DRY_RUN="true",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:1", "."],
+        cwd=PROJECT_ROOT / "policy",
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = process.stdout.readline().strip()
+        assert port.isdigit(), process.stderr.read() if process.stderr else port
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield analyzer_pb2_grpc.AnalyzerStub(channel)
+    finally:
+        process.kill()
+        process.communicate(timeout=30)
+
+
+def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(dict(props))
+    return struct
+
+
+def test_the_pack_the_cli_runs_registers_every_rule_and_stops_a_violation(
+    running_pack: Any,
+) -> None:
+    info = running_pack.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
+    assert info.name == "dataops"
+    assert [p.name for p in info.policies] == [rule.name for rule in RULES]
+    assert {p.enforcementLevel for p in info.policies} == {analyzer_pb2.MANDATORY}
+
+    zero = {**PROTECTED_MAIN, "requiredPullRequestReviews": [{"requiredApprovingReviewCount": 0}]}
+    urn = "urn:pulumi:prod::dataops::github:index/branchProtection:BranchProtection::protect-main"
+    request = analyzer_pb2.AnalyzeRequest(
+        type=BRANCH_PROTECTION, name="protect-main", urn=urn, properties=_struct(zero)
+    )
+    (diagnostic,) = running_pack.Analyze(request, timeout=30).diagnostics
+    assert diagnostic.policyName == "main-requires-review"
+    assert diagnostic.enforcementLevel == analyzer_pb2.MANDATORY
+    assert "requiredApprovingReviewCount is 0" in diagnostic.message
+
+    stack_urn = "urn:pulumi:prod::dataops::pulumi:pulumi:Stack::dataops-prod"
+    root = analyzer_pb2.AnalyzerResource(
+        type=STACK,
+        name="dataops-prod",
+        urn=stack_urn,
+        properties=_struct({"cloneUrl": "https://x:github_pat_0123456789@github.com/d/d.git"}),
+    )
+    stack = running_pack.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[root]))
+    (leak,) = stack.diagnostics
+    assert leak.policyName == "no-secret-outputs" and leak.urn == stack_urn
+    assert "output cloneUrl holds the value of a secure config key" in leak.message
+
+
+# ------------------------------------------------------------------- the shipped stacks
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_the_shipped_stacks_break_no_rule(plan: PlanOf, stack: str) -> None:
+    report = check_plan(plan(stack))
+    assert report.violations == (), report.lines()
+    assert report.tier == stack
+
+
+def test_the_prod_plan_gives_every_rule_something_to_judge(plan: PlanOf) -> None:
+    # Resource rules that see no resource of their types pass vacuously; the stack's
+    # outputs, bindings and data must be there for the rules to mean anything.
+    types = {r.type for r in plan_resources(plan("prod"))}
+    for rule in RULES:
+        if isinstance(rule, ResourceRule) and rule.types != {JOB}:
+            # Jobs: judged on synthetic inputs above, and on the plan once the layer exists.
+            assert rule.types & types, rule.name
+    assert {STACK, CATALOG, WORKSPACE_BINDING, METASTORE_ASSIGNMENT, GITHUB_REPOSITORY} <= types
+
+
+def test_prod_jobs_in_the_plan_run_as_a_service_principal(plan: PlanOf) -> None:
+    prod = plan("prod")
+    jobs = [r for r in plan_resources(prod) if r.type == JOB]
+    rule = rule_named("prod-jobs-run-as-service-principal")
+    assert isinstance(rule, ResourceRule)
+    for job in jobs:
+        assert rule.violations(job, StackContext("prod")) == [], job.name
+    if not jobs:
+        pytest.skip("the jobs layer registers no databricks Job yet")
+
+
+# ------------------------------------------------------------ python -m dataops plan
+
+
+def _write_root(tmp_path: Path, stack: str, document: StackDocument) -> Path:
+    shutil.copy(PROJECT_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    (tmp_path / f"Pulumi.{stack}.yaml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def _dataops(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in process: the same main() as `python -m dataops`, minus the interpreter start."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        status = main(["--root", str(root), *args])
+    return subprocess.CompletedProcess(list(args), status, stdout.getvalue(), stderr.getvalue())
+
+
+def _no_approvals(document: StackDocument) -> StackDocument:
+    github = document["config"]["dataops:sourceControl"]["github"]
+    github["manageRepository"] = True
+    github.setdefault("mainProtection", {})["requiredApprovals"] = 0
+    return document
+
+
+def test_main_without_approvals_in_prod_fails_the_plan_naming_rule_and_resource(
+    tmp_path: Path, stack_document: DocumentOf
+) -> None:
+    root = _write_root(tmp_path, "prod", _no_approvals(stack_document("prod")))
+    result = subprocess.run(
+        [sys.executable, "-m", "dataops", "--root", str(root), "plan", "prod"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=240,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        "policy: [mandatory] main-requires-review (github:index/branchProtection:BranchProtection "
+        "datanova-prod-source-protect-main): requiredApprovingReviewCount is 0: main needs at "
+        "least 1 approving review",
+        "policy: 1 mandatory violation, 0 advisory (12 rules enabled in prod, stack prod): "
+        "the plan is not deployable",
+    ]
+    assert "datanova-prod-source-protect-main" in result.stdout, "the plan is still printed"
+
+
+def test_the_same_break_in_dev_is_a_warning(tmp_path: Path, stack_document: DocumentOf) -> None:
+    root = _write_root(tmp_path, "dev", _no_approvals(stack_document("dev")))
+    result = _dataops(root, "plan", "dev")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "policy: [advisory] main-requires-review (github:index/branchProtection:BranchProtection "
+        "datanova-dev-source-protect-main): requiredApprovingReviewCount is 0: main needs at "
+        "least 1 approving review",
+        "policy: 0 mandatory violations, 1 advisory (9 rules enabled in dev, stack dev)",
+    ]
+
+
+def test_plan_json_stays_json_and_no_policy_skips_the_pack(
+    tmp_path: Path, stack_document: DocumentOf
+) -> None:
+    root = _write_root(tmp_path, "prod", _no_approvals(stack_document("prod")))
+    result = _dataops(root, "plan", "prod", "--json", "-")
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["stack"] == "prod"
+    assert "[mandatory] main-requires-review" in result.stderr
+    skipped = _dataops(root, "plan", "prod", "--no-policy")
+    assert (skipped.returncode, skipped.stderr) == (0, "")
+
+
+def test_azure_devops_main_without_reviewers_in_prod_fails_the_plan(
+    tmp_path: Path, stack_document: DocumentOf
+) -> None:
+    document = stack_document("prod")
+    document["config"]["dataops:sourceControl"] = {
+        "provider": "azuredevops",
+        "azureDevops": {
+            "organizationUrl": "https://dev.azure.com/datanova",
+            "project": "Data Platform",
+            "repository": "dataops",
+            "manageProject": True,
+            "minimumReviewers": 0,
+        },
+    }
+    result = _dataops(_write_root(tmp_path, "prod", document), "plan", "prod")
+    assert result.returncode == 1, result.stderr
+    (violation, _) = result.stderr.splitlines()
+    assert violation.startswith(f"policy: [mandatory] main-requires-review ({ADO_MIN_REVIEWERS} ")
+    assert violation.endswith("settings.reviewerCount is 0: main needs at least 1 reviewer")
+
+
+def test_a_secret_placeholder_in_the_outputs_fails_the_plan(plan: PlanOf) -> None:
+    # The program exports no secret; a hand edit that did would show the placeholder.
+    prod = plan("prod")
+    secret = secret_placeholder("dataops:gitCredentialToken")
+    leaked = Plan(prod.stack, prod.config, prod.resources, {**prod.outputs, "cloneUrl": secret})
+    (violation,) = check_plan(leaked, frozenset({secret})).mandatory
+    assert (violation.rule, violation.resource) == ("no-secret-outputs", f"{STACK} dataops-prod")
+
+
+def test_a_diff_against_a_ref_that_breaks_a_rule_still_renders(tmp_path: Path) -> None:
+    # The "before" side is planned with --no-policy: a pull request fixing a violation
+    # must be able to show its diff.
+    root = tmp_path / "repo"
+    shutil.copytree(
+        PROJECT_ROOT,
+        root,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "tests", "bench", "node_modules", "__pycache__", ".*cache"
+        ),
+    )
+    prod = root / "Pulumi.prod.yaml"
+    fixed = prod.read_text(encoding="utf-8")
+    prod.write_text(fixed.replace("requiredApprovals: 2", "requiredApprovals: 0"), "utf-8")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "broken")
+    prod.write_text(fixed, encoding="utf-8")
+    result = _dataops(root, "diff", "prod", "--against", "HEAD")
+    assert result.returncode == 0, result.stderr
+    assert "datanova-<stack>-source-protect-main" in result.stdout, result.stdout
+    assert '"requiredApprovingReviewCount": 0}] -> [' in result.stdout, result.stdout
