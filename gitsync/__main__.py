@@ -1,0 +1,5 @@
+import sys
+
+from gitsync.cli import main
+
+sys.exit(main())
