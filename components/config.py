@@ -541,6 +541,12 @@ class UnityCatalogConfig(_Model):
         "The environment's catalogs, bound to this workspace only", min_length=1
     )
     default_catalog: UcIdentifier | None = _doc(None, "Workspace default catalog (one of catalogs)")
+    owner: GroupName = _doc(
+        "platform-admins",
+        "Group that owns the credential, external locations, catalogs and schemas the stack"
+        " creates and holds the metastore privileges to create more; the deployer joins it,"
+        " so CI can change them after a person's first deploy",
+    )
     external_location_grants: tuple[GrantConfig, ...] = _doc(
         (), "Grants on every zone's external location, by group"
     )
@@ -652,6 +658,13 @@ class GithubConfig(_Model):
         (), "GitHub users who approve deployments to this stack's environment"
     )
     code_owners: tuple[str, ...] = _doc((), "Owners written to CODEOWNERS, e.g. @org/team")
+    ci_app_id: int | None = _doc(
+        None,
+        "ID of the GitHub App whose installation token CI's deploys use; develop's rule lets"
+        " it through like a repository admin (an App is no repository role), so a deploy"
+        " can update CODEOWNERS",
+        gt=0,
+    )
 
     @model_validator(mode="after")
     def _code_owners_writable(self) -> GithubConfig:
@@ -829,12 +842,12 @@ class StackConfig(_Model):
             groups,
             ("unityCatalog", "externalLocationGrants"),
         )
-        owner = self.unity_catalog.metastore.owner
-        if owner and owner not in groups:
-            raise _PathError(
-                ("unityCatalog", "metastore", "owner"),
-                f"{owner!r} is not one of identity.groups {sorted(groups)}",
-            )
+        for owner, where in (
+            (self.unity_catalog.metastore.owner, ("unityCatalog", "metastore", "owner")),
+            (self.unity_catalog.owner, ("unityCatalog", "owner")),
+        ):
+            if owner and owner not in groups:
+                raise _PathError(where, f"{owner!r} is not one of identity.groups {sorted(groups)}")
         known_users = {u.email for u in self.identity.users}
         for di, developer in enumerate(self.git_folders.developers):
             if developer not in known_users:

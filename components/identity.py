@@ -47,8 +47,15 @@ CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 RBAC_ADMINISTRATOR = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
 # The only roles the deployer may grant or revoke: those the layers assign inside the
-# stack's resource group. A layer that assigns another role adds it here, in review.
-DELEGABLE_ROLES = (STORAGE_BLOB_DATA_CONTRIBUTOR, KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_SECRETS_USER)
+# stack's resource group (Reader: the preview identity's). Azure checks the condition on
+# every write and delete, so a role missing here fails the first CI run that replaces or
+# destroys its assignment; a test holds this list to the plan.
+DELEGABLE_ROLES = (
+    STORAGE_BLOB_DATA_CONTRIBUTOR,
+    KEY_VAULT_SECRETS_OFFICER,
+    KEY_VAULT_SECRETS_USER,
+    READER,
+)
 
 
 def github_subject(owner: str, repository: str, environment: str) -> str:
@@ -102,6 +109,7 @@ class Identity(pulumi.ComponentResource):
     group_names: list[str]
     users: dict[str, databricks.User]
     memberships: list[databricks.GroupMember]
+    deployer_owner_membership: databricks.GroupMember
     deployer: databricks.ServicePrincipal
     job_runner: databricks.ServicePrincipal
     deployer_identity: managedidentity.UserAssignedIdentity
@@ -162,6 +170,15 @@ class Identity(pulumi.ComponentResource):
         )
         self.job_runner = self._service_principal(
             f"{name}-job-runner", "job-runner", principals.job_runner, args
+        )
+        # Unity Catalog objects are owned by a group (unityCatalog.owner), not by whoever
+        # ran the first `pulumi up`: the deployer joins that group, so CI may change their
+        # grants and children (and, through the group's metastore privileges, create more).
+        self.deployer_owner_membership = databricks.GroupMember(
+            f"{name}-deployer-member-{config.unity_catalog.owner}",
+            group_id=self.groups[config.unity_catalog.owner].id,
+            member_id=self.deployer.id,
+            opts=account,
         )
         # The deployer manages account-level objects (groups, users, principals, workspace
         # assignments, the metastore), which only an account admin may do.
@@ -460,4 +477,9 @@ class WorkspaceAccess(pulumi.ComponentResource):
 
     def workspace_access(self) -> list[pulumi.Resource]:
         """What an ACL naming a configured user or principal waits for: all of it assigned."""
-        return [*self.grant_dependencies(), *self._identity.memberships, *self._principals]
+        return [
+            *self.grant_dependencies(),
+            *self._identity.memberships,
+            self._identity.deployer_owner_membership,
+            *self._principals,
+        ]

@@ -214,17 +214,7 @@ class SourceControl(pulumi.ComponentResource):
                     else None
                 ),
             ),
-            bypass_actors=(
-                None
-                if lighter.enforce_admins
-                else [
-                    github.RepositoryRulesetBypassActorArgs(
-                        actor_type="RepositoryRole",
-                        actor_id=REPOSITORY_ADMIN_ROLE,
-                        bypass_mode="always",
-                    )
-                ]
-            ),
+            bypass_actors=(None if lighter.enforce_admins else develop_bypass(config)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=before_rules),
         )
         return repository.name
@@ -479,6 +469,23 @@ class SourceControl(pulumi.ComponentResource):
                 connection.workload_identity_federation_subject,
                 databricks_audience=AZURE_TOKEN_EXCHANGE_AUDIENCE,
             )
+
+
+def develop_bypass(config: GithubConfig) -> list[github.RepositoryRulesetBypassActorArgs]:
+    """Who may push past develop's rule: repository admins (a person's first deploy) and,
+    when CI's GitHub App is configured, that App, which holds no repository role."""
+    actors = [
+        github.RepositoryRulesetBypassActorArgs(
+            actor_type="RepositoryRole", actor_id=REPOSITORY_ADMIN_ROLE, bypass_mode="always"
+        )
+    ]
+    if config.ci_app_id is not None:
+        actors.append(
+            github.RepositoryRulesetBypassActorArgs(
+                actor_type="Integration", actor_id=config.ci_app_id, bypass_mode="always"
+            )
+        )
+    return actors
 
 
 def codeowners(owners: tuple[str, ...]) -> str:

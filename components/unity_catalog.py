@@ -33,6 +33,9 @@ from components.foundation import Foundation
 ISOLATED_CATALOG = "ISOLATED"
 ISOLATED_SECURABLE = "ISOLATION_MODE_ISOLATED"
 READ_WRITE_BINDING = "BINDING_TYPE_READ_WRITE"
+# What the owner group needs on the metastore to create the stack's objects; ownership of
+# what exists covers changing it.
+METASTORE_PRIVILEGES = ("CREATE_CATALOG", "CREATE_EXTERNAL_LOCATION", "CREATE_STORAGE_CREDENTIAL")
 
 
 @dataclass(frozen=True)
@@ -241,6 +244,20 @@ class UnityCatalog(pulumi.ComponentResource):
         prefix = uc_name_prefix(config, stack)
         comment = f"Managed by dataops (stack {stack})"
         workspace_id = foundation.workspace_id
+        # A Unity Catalog object belongs to whoever creates it, and only its owner (or a
+        # metastore admin) may change its grants: left alone, the person who ran the first
+        # `pulumi up` would own everything and every later CI deploy would be refused.
+        # The owner group holds the deployer (identity layer) and that person's admins.
+        owner = config.group_display_name(stack, uc.owner)
+        # Non-authoritative (databricks.Grant, one principal): the metastore is shared by
+        # every stack and each grants only its own group.
+        databricks.Grant(
+            f"{name}-metastore-privileges",
+            metastore=args.attachment.metastore_id,
+            principal=owner,
+            privileges=list(METASTORE_PRIVILEGES),
+            opts=self._on_workspace(*self._principals),
+        )
 
         # -------------------------------------------------------------- workspace level
         # Through the access connector's managed identity: no secret to rotate. It waits
@@ -253,7 +270,8 @@ class UnityCatalog(pulumi.ComponentResource):
             ),
             isolation_mode=ISOLATED_SECURABLE,
             comment=comment,
-            opts=self._on_workspace(foundation.storage_access),
+            owner=owner,
+            opts=self._on_workspace(foundation.storage_access, *self._principals),
         )
         credential_binding = self._bind(
             f"{name}-credential-binding",
@@ -271,7 +289,8 @@ class UnityCatalog(pulumi.ComponentResource):
                 credential_name=self.storage_credential.name,
                 isolation_mode=ISOLATED_SECURABLE,
                 comment=f"Data zone {zone}. {comment}",
-                opts=self._on_workspace(credential_binding),
+                owner=owner,
+                opts=self._on_workspace(credential_binding, *self._principals),
             )
             binding = self._bind(
                 f"{name}-location-{zone}-binding", location.name, "external_location", workspace_id
@@ -305,7 +324,8 @@ class UnityCatalog(pulumi.ComponentResource):
                 credential_name=self.storage_credential.name,
                 isolation_mode=ISOLATED_SECURABLE,
                 comment=f"Managed storage of catalog {catalog_name}. {comment}",
-                opts=self._on_workspace(credential_binding),
+                owner=owner,
+                opts=self._on_workspace(credential_binding, *self._principals),
             )
             managed_binding = self._bind(
                 f"{name}-catalog-{catalog_name}-location-binding",
@@ -319,8 +339,11 @@ class UnityCatalog(pulumi.ComponentResource):
                 comment=catalog_config.comment,
                 storage_root=managed_url,
                 isolation_mode=ISOLATED_CATALOG,
+                owner=owner,
                 force_destroy=False,
-                opts=self._on_workspace(managed_binding, protect=config.protect_data),
+                opts=self._on_workspace(
+                    managed_binding, *self._principals, protect=config.protect_data
+                ),
             )
             # Bound to this workspace only: other environments' workspaces share the
             # metastore but cannot see this catalog.
@@ -344,8 +367,11 @@ class UnityCatalog(pulumi.ComponentResource):
                     catalog_name=catalog.name,
                     name=schema_config.name,
                     comment=schema_config.comment,
+                    owner=owner,
                     force_destroy=False,
-                    opts=self._on_workspace(catalog_binding, protect=config.protect_data),
+                    opts=self._on_workspace(
+                        catalog_binding, *self._principals, protect=config.protect_data
+                    ),
                 )
                 schema_securable = Securable("schema", f"{catalog_name}.{schema_config.name}")
                 if schema_config.grants or extra.get(schema_securable):

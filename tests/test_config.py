@@ -240,6 +240,13 @@ BAD_CONFIG: list[tuple[str, str, Callable[[Config], None], str]] = [
         "'platform-admins']; grants go to groups, never to users",
     ),
     (
+        "uc-owner-an-unknown-group",
+        "staging",
+        _set("dataops:unityCatalog.owner", "data-owners"),
+        "Pulumi.staging.yaml: dataops:unityCatalog.owner: 'data-owners' is not one of "
+        "identity.groups ['analysts', 'data-engineers', 'platform-admins']",
+    ),
+    (
         "member-not-a-known-user",
         "dev",
         _append("dataops:identity.groups[0].members", "zed@datanova.eu"),

@@ -80,10 +80,16 @@ def test_every_configured_user_lands_in_its_groups(plan: PlanOf, stack: str) -> 
     groups = {g.urn: g.inputs["displayName"] for g in rendered.of_type(GROUP)}
     users = {u.urn: u.inputs["userName"] for u in rendered.of_type(USER)}
     found: dict[str, set[str]] = {}
+    principal_memberships = []
     for member in rendered.of_type(MEMBER):
         (group,) = [groups[urn] for urn in member.dependencies if urn in groups]
-        (user,) = [users[urn] for urn in member.dependencies if urn in users]
+        member_users = [users[urn] for urn in member.dependencies if urn in users]
+        if not member_users:  # the deployer's, in the Unity Catalog owner group
+            principal_memberships.append(member.name)
+            continue
+        (user,) = member_users
         found.setdefault(group, set()).add(user)
+    assert principal_memberships == [f"datanova-{stack}-identity-deployer-member-platform-admins"]
     expected = {
         f"{stack}-{group.name}": set(group.members)
         for group in rendered.config.identity.groups
@@ -246,6 +252,23 @@ def test_deployer_may_grant_only_the_data_plane_roles(plan: PlanOf) -> None:
     owner = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
     for forbidden in (owner, RBAC_ADMINISTRATOR):  # nor may it grant itself more
         assert forbidden not in condition
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_every_role_the_layers_assign_is_one_the_deployer_may_keep(
+    plan: PlanOf, stack: str
+) -> None:
+    # Azure evaluates the RBAC Administrator condition on every write and delete: a role
+    # assignment outside DELEGABLE_ROLES could be created by the first (human) deploy but
+    # never replaced or destroyed by CI.
+    assigned = {
+        role.name: role.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
+        for role in plan(stack).of_type(ROLE)
+        if not role.name.endswith(("-deployer-contributor", "-deployer-rbac-administrator"))
+    }
+    assert len(assigned) >= 2, assigned  # at least the connector's and the preview's
+    outside = {name: role for name, role in assigned.items() if role not in DELEGABLE_ROLES}
+    assert not outside, f"roles the deployer may not keep: {outside}"
 
 
 def test_deployer_role_assignment_names_are_stable_and_distinct_per_stack(plan: PlanOf) -> None:

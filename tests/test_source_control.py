@@ -104,6 +104,20 @@ def test_develop_has_a_lighter_rule_admins_may_bypass(plan: PlanOf) -> None:
     assert rules["pullRequest"]["requireCodeOwnerReview"] is False
     assert rules["requiredStatusChecks"]["requiredChecks"] == [{"context": "test"}]
     assert rules["deletion"] is True and rules["nonFastForward"] is True
+    # CI's GitHub App holds no repository role: it is let through by its App id, so a
+    # deploy that changes CODEOWNERS is not refused by the rule it keeps.
+    assert ruleset.inputs["bypassActors"] == [
+        {"actorType": "RepositoryRole", "actorId": 5, "bypassMode": "always"},
+        {"actorType": "Integration", "actorId": 1048576, "bypassMode": "always"},
+    ]
+
+
+def test_without_a_ci_app_only_repository_admins_bypass_develop(
+    stack_document: DocumentOf, render: Render
+) -> None:
+    document = stack_document("prod")
+    del document["config"]["dataops:sourceControl"]["github"]["ciAppId"]
+    ruleset = single(render("prod", document), RULESET, "-protect-develop")
     assert ruleset.inputs["bypassActors"] == [
         {"actorType": "RepositoryRole", "actorId": 5, "bypassMode": "always"}
     ]

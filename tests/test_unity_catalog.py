@@ -667,8 +667,11 @@ def test_grants_and_the_metastore_owner_wait_for_grant_dependencies(
     for resource in principals_named:
         for group in groups:
             assert group.urn in resource.dependencies, f"{resource.name} before {group.name}"
-    # Resources that name no principal do not wait for the identity layer.
-    assert not any(g.urn in single(rendered, CREDENTIAL).dependencies for g in groups)
+    # The credential names its owner group, so it waits for it; a binding names no
+    # principal and does not wait for the identity layer.
+    owner = single(rendered, "databricks:index/group:Group", "group-platform-admins")
+    assert owner.urn in single(rendered, CREDENTIAL).dependencies
+    assert not any(g.urn in rendered.of_type(BINDING)[0].dependencies for g in groups)
 
 
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
@@ -693,6 +696,78 @@ def test_grants_wait_for_the_groups_and_their_workspace_assignments(
     for metastore in rendered.of_type(METASTORE):
         owner = single(rendered, "databricks:index/group:Group", "-group-platform-admins")
         assert owner.urn in metastore.dependencies
+
+
+# --------------------------------------------------------------------------- ownership
+
+OWNED = (CREDENTIAL, LOCATION, CATALOG, SCHEMA)
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_what_the_layer_creates_is_owned_by_the_owner_group_not_the_first_deployer(
+    plan: PlanOf, stack: str
+) -> None:
+    """Left to default, the person who runs the first `pulumi up` owns every object, and
+    CI, which may change only what it (or a group it is in) owns, is refused afterwards."""
+    rendered = plan(stack)
+    owner_group = single(rendered, "databricks:index/group:Group", "-group-platform-admins")
+    assert rendered.config.unity_catalog.owner == "platform-admins"
+    owned = [r for token in OWNED for r in rendered.of_type(token)]
+    assert {r.type for r in owned} == set(OWNED)
+    for resource in owned:
+        assert resource.inputs.get("owner") == f"{stack}-platform-admins", resource.name
+        assert owner_group.urn in resource.dependencies, resource.name
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_the_deployer_is_in_the_owner_group(plan: PlanOf, stack: str) -> None:
+    rendered = plan(stack)
+    owner_group = single(rendered, "databricks:index/group:Group", "-group-platform-admins")
+    deployer = single(
+        rendered, "databricks:index/servicePrincipal:ServicePrincipal", "-identity-deployer"
+    )
+    memberships = [
+        m
+        for m in rendered.of_type("databricks:index/groupMember:GroupMember")
+        if deployer.urn in m.dependencies
+    ]
+    assert len(memberships) == 1
+    assert owner_group.urn in memberships[0].dependencies
+    assert _is_account_provider(_provider(rendered, memberships[0]), rendered.config)
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_the_owner_group_may_create_the_stacks_objects_on_the_shared_metastore(
+    plan: PlanOf, stack: str
+) -> None:
+    rendered = plan(stack)
+    grant = single(rendered, "databricks:index/grant:Grant", "-metastore-privileges")
+    assert grant.inputs["metastore"] == rendered.outputs["metastoreId"]
+    assert grant.inputs["principal"] == f"{stack}-platform-admins"
+    assert set(grant.inputs["privileges"]) == {
+        "CREATE_CATALOG",
+        "CREATE_EXTERNAL_LOCATION",
+        "CREATE_STORAGE_CREDENTIAL",
+    }
+    assert _is_workspace_provider(rendered, _provider(rendered, grant))
+    assert single(rendered, ASSIGNMENT).urn in grant.dependencies
+    # One principal, non-authoritative: it cannot revoke what other stacks granted.
+    assert not [g for g in rendered.of_type(GRANTS) if "metastore" in g.inputs]
+
+
+def test_another_owner_group_from_config(stack_document: DocumentOf, render: Render) -> None:
+    document = stack_document("staging")
+    document["config"]["dataops:unityCatalog"]["owner"] = "data-engineers"
+    rendered = render("staging", document)
+    for resource in (r for token in OWNED for r in rendered.of_type(token)):
+        assert resource.inputs["owner"] == "staging-data-engineers", resource.name
+    grant = single(rendered, "databricks:index/grant:Grant", "-metastore-privileges")
+    assert grant.inputs["principal"] == "staging-data-engineers"
+    engineers = single(rendered, "databricks:index/group:Group", "-group-data-engineers")
+    member = single(
+        rendered, "databricks:index/groupMember:GroupMember", "-deployer-member-data-engineers"
+    )
+    assert engineers.urn in member.dependencies
 
 
 # --------------------------------------------------------------------------- protection
