@@ -48,6 +48,24 @@ def _positive(
     return _number(kind, maximum=maximum)
 
 
+# Seconds a wait may be set to (a day): anything longer is a typo, and a huge value would
+# overflow the thread waits that use it.
+MAX_SECONDS = 86_400.0
+# Requests per second: from one a minute (a tiny rate is a wait of 1/rate seconds, which
+# must stay a sane number) to far beyond any published limit.
+MIN_RATE, MAX_RATE = 1 / 60, 100_000.0
+
+
+def _rate(text: str) -> float:
+    value = float(_number(float, maximum=MAX_RATE)(text))
+    if value < MIN_RATE:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least {MIN_RATE:.4g} (one a minute)")
+    return value
+
+
+_rate.__name__ = "rate"
+
+
 def _percent(text: str) -> float:
     value = _number(float, minimum=-1.0, maximum=100.0)(text)
     if value < 0:
@@ -86,13 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--profile", help="databricks config profile (default: environment / DEFAULT)")
     r.add_argument(
         "--list-rate",
-        type=_positive(float),
+        type=_rate,
         default=50.0,
         help="workspace/list requests per second (default 50)",
     )
     r.add_argument(
         "--export-rate",
-        type=_positive(float),
+        type=_rate,
         default=60.0,
         help="workspace/export requests per second (default 60)",
     )
@@ -116,19 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--checkpoint-interval",
-        type=_positive(float),
+        type=_positive(float, MAX_SECONDS),
         default=60.0,
         help="commit pending files at least this often, seconds (default 60)",
     )
     r.add_argument(
         "--push-interval",
-        type=_positive(float),
+        type=_positive(float, MAX_SECONDS),
         default=30.0,
         help="push checkpoints at most this often, seconds (default 30)",
     )
     r.add_argument(
         "--http-timeout",
-        type=_positive(float),
+        type=_positive(float, MAX_SECONDS),
         default=60.0,
         help="per-request timeout, seconds (default 60)",
     )
@@ -140,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--git-timeout",
-        type=_positive(float),
+        type=_positive(float, MAX_SECONDS),
         default=900.0,
         help="seconds a git fetch/push/ls-remote may take before it is killed (default 900)",
     )

@@ -149,7 +149,13 @@ def push_failure_detail(stdout: bytes, stderr: bytes) -> str:
 
 
 def is_local(remote: str) -> bool:
-    return "://" not in remote and not re.match(r"^[\w.-]+@[\w.-]+:", remote)
+    """Whether git reads ``remote`` as a local path, by git's own rule
+    (``url_is_local_not_ssh``): no ``scheme://``, and no ``:`` before the first ``/``.
+    ``host:repo.git`` and ``alias:path`` (an ssh config alias) are ssh, not paths."""
+    if "://" in remote:
+        return False
+    colon, slash = remote.find(":"), remote.find("/")
+    return colon < 0 or 0 <= slash < colon
 
 
 def resolve_remote(remote: str) -> str:

@@ -204,6 +204,9 @@ def test_branch_mirrors_another_folder(seeded: Workspace, sync: Syncer) -> None:
         ["--export-rate", "inf"],
         ["--list-rate", "-1"],
         ["--http-timeout", "nan"],
+        ["--list-rate", "1e-300"],  # a wait of 1e300 s would overflow the bucket's sleep
+        ["--push-interval", "1e300"],  # ... and the pusher's Condition.wait
+        ["--git-timeout", "86401"],
         ["--list-workers", "100000000"],
         ["--export-workers", "100000"],
         ["--max-delete-percent", "101"],
@@ -321,8 +324,15 @@ def test_credential_scope() -> None:
 
 
 def test_a_failed_background_push_waits_for_the_next_one(
-    workspace: Workspace, remote: Path, sync: Syncer, tmp_path: Path
+    workspace: Workspace,
+    remote: Path,
+    sync: Syncer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The final push gets no retry: only a background push may absorb the failure, so a
+    # run that dies on a failed background push fails this test whatever the timing.
+    monkeypatch.setattr(gitsync.sync, "PUSH_RETRY_DELAYS", ())
     for i in range(40):
         workspace.add_notebook(f"{SOURCE}/2024/E/nb{i}", "PYTHON", b"x%d\n" % i)
     flag = tmp_path / "failed-once"

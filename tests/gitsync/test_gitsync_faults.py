@@ -193,6 +193,8 @@ def test_retry_budget_bounds_a_dying_service(
     assert report.requests["export"]["requests"] == 9 + 5
     assert report.requests["export"]["retries"] == 5
     no_hidden_retries(server, report.as_dict())
+    # Nothing could be exported: the branch holds the manifest and state, and no file.
+    assert [p for p in branch_files(remote) if not p.startswith(".gitsync/")] == []
 
 
 @pytest.fixture
@@ -268,6 +270,11 @@ def test_folder_said_missing_but_still_there_is_kept(
     assert run.code == EXIT_INCOMPLETE  # get-status found it: never emptied on one answer
     assert run.report["counts"]["deleted"] == 0
     assert sum(1 for p in branch_files(remote) if p.startswith("2024/E2/")) == 6
+    assert_mirror(remote, workspace)  # nothing lost, nothing else touched
+    # Once the folder answers again, the next run settles it.
+    server.faults = None
+    assert sync().code == EXIT_OK
+    assert_mirror(remote, workspace)
 
 
 def test_folder_deleted_during_the_walk_is_deleted(

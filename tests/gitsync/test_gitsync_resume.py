@@ -119,3 +119,11 @@ def test_kill_9_then_resume(
     assert_mirror(remote, workspace)
     tags = git(remote, "tag", "--list", "backup/*").split()
     assert len(tags) == 1  # only the completed run is tagged
+    # The killed run left nothing behind in the cache the resumed run used: no half
+    # written pack, no crash report, and (after the resumed run tidied up) no object
+    # that nothing reaches.
+    resumed_cache = next_cache(env)
+    assert not list(resumed_cache.glob("objects/pack/tmp_*"))
+    assert not list(resumed_cache.glob("fast_import_crash_*"))
+    unreachable = git(resumed_cache, "fsck", "--unreachable", "--no-reflogs", "--no-progress")
+    assert unreachable.strip() == b"", unreachable

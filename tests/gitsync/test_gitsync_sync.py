@@ -389,6 +389,8 @@ def test_too_large_change_keeps_the_stale_version_and_says_so(
     assert problem["kind"] == "too_large" and "stale" in problem["reason"]
     assert "(1 stale)" in run.stdout
     assert branch_files(remote)["2024/E/grows.py"] == b"small\n"
+    # Everything else is the workspace, byte for byte; the stale file keeps its old bytes.
+    assert_mirror(remote, workspace, override={"2024/E/grows.py": b"small\n"})
 
 
 def test_one_relative_repo_path_from_two_folders_is_two_caches(
@@ -413,6 +415,7 @@ def test_one_relative_repo_path_from_two_folders_is_two_caches(
     assert second.code == EXIT_OK, second.stderr
     assert second.report["base_commit"] is None  # a new remote: nothing to build on
     assert len(list(env.glob("*/HEAD"))) == 2
+    assert_mirror(tmp_path / "a" / "r.git", workspace)
     assert_mirror(tmp_path / "b" / "r.git", workspace)
 
 

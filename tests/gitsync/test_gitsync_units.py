@@ -15,7 +15,7 @@ import requests
 from databricks.sdk.errors import platform as e
 from gitsync_wsserver import Fault, Workspace, WorkspaceServer
 
-from gitsync.gitwriter import push_failure_detail, redact
+from gitsync.gitwriter import is_local, push_failure_detail, redact, resolve_remote
 from gitsync.manifest import Entry, Manifest, parse_shard, render_shard, shard_of
 from gitsync.paths import invalid_name_reason, is_dotgit, quote
 from gitsync.ratelimit import TokenBucket
@@ -288,6 +288,28 @@ def test_redact() -> None:
     # A raw "@" in the password: nothing of it may show.
     assert redact("https://u:p@ss@dev.azure.com/o") == "https://***@dev.azure.com/o"
     assert redact("see https://a@b and https://c:d@e/f") == "see https://***@b and https://***@e/f"
+
+
+@pytest.mark.parametrize(
+    ("remote", "local"),
+    [
+        ("backup.git", True),
+        ("./backups/b.git", True),
+        ("/srv/git/b.git", True),
+        ("~/b.git", True),
+        ("dir/with:colon.git", True),  # a slash before the colon: a path, as git says
+        ("git@github.com:org/r.git", False),
+        ("github.com:org/r.git", False),  # scp-like without a user
+        ("backup-host:repos/b.git", False),  # an ssh config alias
+        ("https://github.com/org/r.git", False),
+        ("ssh://git@host/r.git", False),
+        ("file:///srv/git/b.git", False),
+    ],
+)
+def test_local_paths_and_ssh_remotes_are_told_apart_as_git_does(remote: str, local: bool) -> None:
+    assert is_local(remote) is local
+    # Only a local path is made absolute (the cache key); a remote is left as written.
+    assert (resolve_remote(remote) == remote) is (not local or remote.startswith("/"))
 
 
 def test_push_failure_detail_prefers_the_remotes_words() -> None:
