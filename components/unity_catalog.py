@@ -239,7 +239,7 @@ class UnityCatalog(pulumi.ComponentResource):
 
         def grants_opts(securable: Securable, *after: pulumi.Resource) -> pulumi.ResourceOptions:
             waits = extra_principals if extra.get(securable) else []
-            return self._on_workspace(*after, *self._principals, *waits)
+            return self._owned(*after, *waits)
 
         prefix = uc_name_prefix(config, stack)
         comment = f"Managed by dataops (stack {stack})"
@@ -256,7 +256,7 @@ class UnityCatalog(pulumi.ComponentResource):
             metastore=args.attachment.metastore_id,
             principal=owner,
             privileges=list(METASTORE_PRIVILEGES),
-            opts=self._on_workspace(*self._principals),
+            opts=self._owned(),
         )
 
         # -------------------------------------------------------------- workspace level
@@ -271,7 +271,7 @@ class UnityCatalog(pulumi.ComponentResource):
             isolation_mode=ISOLATED_SECURABLE,
             comment=comment,
             owner=owner,
-            opts=self._on_workspace(foundation.storage_access, *self._principals),
+            opts=self._owned(foundation.storage_access),
         )
         credential_binding = self._bind(
             f"{name}-credential-binding",
@@ -290,7 +290,7 @@ class UnityCatalog(pulumi.ComponentResource):
                 isolation_mode=ISOLATED_SECURABLE,
                 comment=f"Data zone {zone}. {comment}",
                 owner=owner,
-                opts=self._on_workspace(credential_binding, *self._principals),
+                opts=self._owned(credential_binding),
             )
             binding = self._bind(
                 f"{name}-location-{zone}-binding", location.name, "external_location", workspace_id
@@ -325,7 +325,7 @@ class UnityCatalog(pulumi.ComponentResource):
                 isolation_mode=ISOLATED_SECURABLE,
                 comment=f"Managed storage of catalog {catalog_name}. {comment}",
                 owner=owner,
-                opts=self._on_workspace(credential_binding, *self._principals),
+                opts=self._owned(credential_binding),
             )
             managed_binding = self._bind(
                 f"{name}-catalog-{catalog_name}-location-binding",
@@ -341,9 +341,7 @@ class UnityCatalog(pulumi.ComponentResource):
                 isolation_mode=ISOLATED_CATALOG,
                 owner=owner,
                 force_destroy=False,
-                opts=self._on_workspace(
-                    managed_binding, *self._principals, protect=config.protect_data
-                ),
+                opts=self._owned(managed_binding, protect=config.protect_data),
             )
             # Bound to this workspace only: other environments' workspaces share the
             # metastore but cannot see this catalog.
@@ -369,9 +367,7 @@ class UnityCatalog(pulumi.ComponentResource):
                     comment=schema_config.comment,
                     owner=owner,
                     force_destroy=False,
-                    opts=self._on_workspace(
-                        catalog_binding, *self._principals, protect=config.protect_data
-                    ),
+                    opts=self._owned(catalog_binding, protect=config.protect_data),
                 )
                 schema_securable = Securable("schema", f"{catalog_name}.{schema_config.name}")
                 if schema_config.grants or extra.get(schema_securable):
@@ -429,6 +425,11 @@ class UnityCatalog(pulumi.ComponentResource):
             depends_on=[self._assignment, *after],
             protect=protect,
         )
+
+    def _owned(self, *after: pulumi.Resource, protect: bool = False) -> pulumi.ResourceOptions:
+        """Options of a resource that names a group (its owner, a grantee): it also waits
+        for the groups and their workspace assignments, which a name does not imply."""
+        return self._on_workspace(*after, *self._principals, protect=protect)
 
     def _bind(
         self,

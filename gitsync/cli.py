@@ -56,8 +56,11 @@ MAX_SECONDS = 86_400.0
 MIN_RATE, MAX_RATE = 1 / 60, 100_000.0
 
 
+_finite_rate = _number(float, maximum=MAX_RATE)
+
+
 def _rate(text: str) -> float:
-    value = float(_number(float, maximum=MAX_RATE)(text))
+    value = float(_finite_rate(text))
     if value < MIN_RATE:
         raise argparse.ArgumentTypeError(f"{text!r} must be at least {MIN_RATE:.4g} (one a minute)")
     return value

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitsync_wsserver import Workspace
+from gitsync_wsserver import Fault, FaultHook, Workspace
 
 from gitsync.cli import main as gitsync_main
 
@@ -22,6 +22,18 @@ def git(repo: Path, *args: str, input_: bytes | None = None) -> bytes:
     return subprocess.run(
         ["git", *args], cwd=repo, input=input_, capture_output=True, check=True
     ).stdout
+
+
+def pre_receive_hook(remote: Path, script: str) -> None:
+    """Make the bare ``remote`` run ``script`` (sh) on every push; exit 1 refuses it."""
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\n{script}\n")
+    hook.chmod(0o755)
+
+
+def list_fault(folder: str, fault: Fault) -> FaultHook:
+    """A server fault hook: ``workspace/list`` of ``folder`` (only) answers ``fault``."""
+    return lambda endpoint, path, attempt: fault if endpoint == "list" and path == folder else None
 
 
 def branch_files(repo: Path, ref: str = "refs/heads/main") -> dict[str, bytes]:

@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 from gitsync_githttp import GitHttpServer
-from gitsync_helpers import SOURCE, Syncer, assert_mirror, branch_files, git, manifest_of
+from gitsync_helpers import (
+    SOURCE,
+    Syncer,
+    assert_mirror,
+    branch_files,
+    git,
+    manifest_of,
+    pre_receive_hook,
+)
 from gitsync_wsserver import Fault, Workspace, WorkspaceServer
 
 import gitsync.sync
@@ -114,9 +122,7 @@ def test_push_refused_by_remote_names_the_remotes_reason(
     seeded: Workspace, remote: Path, sync: Syncer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(gitsync.sync, "PUSH_RETRY_DELAYS", (0.01, 0.01))
-    hook = remote / "hooks" / "pre-receive"
-    hook.write_text("#!/bin/sh\necho 'read-only mirror' >&2\nexit 1\n")
-    hook.chmod(0o755)
+    pre_receive_hook(remote, "echo 'read-only mirror' >&2\nexit 1")
     run = sync()
     assert run.code == EXIT_FATAL
     # The remote's own words, not git's closing "failed to push some refs".
@@ -336,12 +342,10 @@ def test_a_failed_background_push_waits_for_the_next_one(
     for i in range(40):
         workspace.add_notebook(f"{SOURCE}/2024/E/nb{i}", "PYTHON", b"x%d\n" % i)
     flag = tmp_path / "failed-once"
-    hook = remote / "hooks" / "pre-receive"
     # Fails exactly once, as a network blip or a 502 from the git host would.
-    hook.write_text(
-        f"#!/bin/sh\nif [ ! -e {flag} ]; then touch {flag}; echo 'HTTP 502' >&2; exit 1; fi\n"
+    pre_receive_hook(
+        remote, f"if [ ! -e {flag} ]; then touch {flag}; echo 'HTTP 502' >&2; exit 1; fi"
     )
-    hook.chmod(0o755)
     run = sync("--chunk-size", "5", "--push-interval", "0.05", "--export-rate", "100")
     assert run.code == EXIT_OK, run.stderr
     assert flag.exists()
@@ -373,9 +377,7 @@ def test_push_failure_shows_the_remotes_error_line(
 ) -> None:
     # What an fsck refusal looks like ("remote: error: ...: hasDotgit ..."), from a hook.
     monkeypatch.setattr(gitsync.sync, "PUSH_RETRY_DELAYS", ())
-    hook = remote / "hooks" / "pre-receive"
-    hook.write_text("#!/bin/sh\necho 'error: object 1234: hasDotgit: contains .git' >&2\nexit 1\n")
-    hook.chmod(0o755)
+    pre_receive_hook(remote, "echo 'error: object 1234: hasDotgit: contains .git' >&2\nexit 1")
     workspace.add_notebook(f"{SOURCE}/2024/E/ok", "PYTHON", b"y\n")
     run = sync()
     assert run.code == EXIT_FATAL
@@ -386,9 +388,7 @@ def test_hung_push_is_killed_after_git_timeout(
     seeded: Workspace, remote: Path, sync: Syncer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(gitsync.sync, "PUSH_RETRY_DELAYS", ())
-    hook = remote / "hooks" / "pre-receive"
-    hook.write_text("#!/bin/sh\nsleep 30\n")
-    hook.chmod(0o755)
+    pre_receive_hook(remote, "sleep 30")
     t0 = time.monotonic()
     run = sync("--git-timeout", "1")
     assert run.code == EXIT_FATAL

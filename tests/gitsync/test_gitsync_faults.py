@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import urllib3.response
-from gitsync_helpers import SOURCE, Syncer, assert_mirror, branch_files
+from gitsync_helpers import SOURCE, Syncer, assert_mirror, branch_files, list_fault
 from gitsync_wsserver import Fault, Workspace, WorkspaceServer
 
 from gitsync.errors import EXIT_INCOMPLETE, EXIT_OK
@@ -154,9 +154,7 @@ def test_unlistable_folder_protects_its_files_from_deletion(
     seed(workspace)
     assert sync().code == EXIT_OK
     broken = f"{SOURCE}/2024/E3"
-    server.faults = lambda ep, p, n: (
-        Fault("status", 500, "INTERNAL_ERROR", "down") if ep == "list" and p == broken else None
-    )
+    server.faults = list_fault(broken, Fault("status", 500, "INTERNAL_ERROR", "down"))
     workspace.delete(f"{SOURCE}/2024/E0/NOTEBOOKS/nb 0")
     run = sync("--max-attempts", "2")
     assert run.code == EXIT_INCOMPLETE
@@ -240,11 +238,7 @@ def test_gateway_404_on_a_folder_keeps_its_files(
     assert sync().code == EXIT_OK
     broken = f"{SOURCE}/2024/E1"
     # Something in front of the service answers 404 for one folder: proves nothing.
-    server.faults = lambda ep, p, n: (
-        Fault("status", 404, "ENDPOINT_NOT_FOUND", "No API found")
-        if ep == "list" and p == broken
-        else None
-    )
+    server.faults = list_fault(broken, Fault("status", 404, "ENDPOINT_NOT_FOUND", "No API found"))
     run = sync("--max-attempts", "2")
     assert run.code == EXIT_INCOMPLETE
     assert run.report["counts"]["deleted"] == 0
@@ -261,10 +255,8 @@ def test_folder_said_missing_but_still_there_is_kept(
     seed(workspace)
     assert sync().code == EXIT_OK
     flaky = f"{SOURCE}/2024/E2"
-    server.faults = lambda ep, p, n: (
-        Fault("status", 404, "RESOURCE_DOES_NOT_EXIST", f"Path ({p}) doesn't exist.")
-        if ep == "list" and p == flaky
-        else None
+    server.faults = list_fault(
+        flaky, Fault("status", 404, "RESOURCE_DOES_NOT_EXIST", f"Path ({flaky}) doesn't exist.")
     )
     run = sync()
     assert run.code == EXIT_INCOMPLETE  # get-status found it: never emptied on one answer
