@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import authorization, databricks, keyvault, network, resources, storage
 
-from components.config import NetworkConfig, StackConfig
-from components.naming import STORAGE_BLOB_DATA_CONTRIBUTOR, role_definition_id, stable_guid
+from components.config import AzureConfig, NetworkConfig
+from components.naming import STORAGE_BLOB_DATA_CONTRIBUTOR, Names, role_definition_id
 
 
 @dataclass(frozen=True)
 class FoundationArgs:
-    config: StackConfig
-    stack: str
+    azure: AzureConfig
+    names: Names
+    tags: Mapping[str, str]
+    # The catalogs whose managed storage this layer creates (one container each).
+    catalogs: Sequence[str]
+    # What the tier implies: data protected from deletion, the vault's purge protection.
+    protect_data: bool
+    purge_protection: bool
 
 
 # Microsoft.Databricks needs both workspace subnets delegated to it (VNet injection).
@@ -57,16 +64,15 @@ class Foundation(pulumi.ComponentResource):
         self, name: str, args: FoundationArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("dataops:azure:Foundation", name, None, opts)
-        config, stack = args.config, args.stack
-        azure = config.azure
-        tags = config.tags(stack)
+        azure, names = args.azure, args.names
+        tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
         # Prod data outlives any one deployment: deleting it needs an explicit unprotect.
-        data = pulumi.ResourceOptions(parent=self, protect=config.protect_data)
+        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data)
 
         group = resources.ResourceGroup(
             f"{name}-rg",
-            resource_group_name=config.resource_group_name(stack),
+            resource_group_name=names.resource_group,
             location=azure.location,
             tags=tags,
             opts=child,
@@ -74,14 +80,14 @@ class Foundation(pulumi.ComponentResource):
         self.resource_group_name = group.name
 
         self.injected_network = (
-            self._injected_network(name, azure.network, config, stack, group, tags)
+            self._injected_network(name, azure.network, names, azure.location, group, tags)
             if azure.network.mode == "injected"
             else None
         )
 
         account = storage.StorageAccount(
             f"{name}-storage",
-            account_name=config.storage_account_name(stack),
+            account_name=names.storage_account,
             resource_group_name=group.name,
             location=azure.location,
             kind=storage.Kind.STORAGE_V2,
@@ -103,7 +109,7 @@ class Foundation(pulumi.ComponentResource):
         self.zone_containers = {
             zone: storage.BlobContainer(
                 f"{name}-{zone}",
-                container_name=config.zone_container_name(zone),
+                container_name=names.zone_container(zone),
                 account_name=account.name,
                 resource_group_name=group.name,
                 public_access=storage.PublicAccess.NONE,
@@ -114,20 +120,20 @@ class Foundation(pulumi.ComponentResource):
         # One container per catalog for its managed tables: a catalog's data can then be
         # governed, backed up and deleted on its own, and no two catalogs share a path.
         self.catalog_containers = {
-            catalog.name: storage.BlobContainer(
-                f"{name}-catalog-{catalog.name}",
-                container_name=config.catalog_container_name(catalog.name),
+            catalog: storage.BlobContainer(
+                f"{name}-catalog-{catalog}",
+                container_name=names.catalog_container(catalog),
                 account_name=account.name,
                 resource_group_name=group.name,
                 public_access=storage.PublicAccess.NONE,
                 opts=data,
             )
-            for catalog in config.unity_catalog.catalogs
+            for catalog in args.catalogs
         }
 
         connector = databricks.AccessConnector(
             f"{name}-connector",
-            connector_name=f"dbac-{config.prefix}-{stack}",
+            connector_name=names.access_connector,
             resource_group_name=group.name,
             location=azure.location,
             identity=databricks.ManagedServiceIdentityArgs(
@@ -143,8 +149,8 @@ class Foundation(pulumi.ComponentResource):
 
         self.storage_access = authorization.RoleAssignment(
             f"{name}-connector-blob-contributor",
-            role_assignment_name=stable_guid(
-                azure.subscription_id, stack, "access-connector", STORAGE_BLOB_DATA_CONTRIBUTOR
+            role_assignment_name=names.role_assignment(
+                "access-connector", STORAGE_BLOB_DATA_CONTRIBUTOR
             ),
             principal_id=self.access_connector_principal_id,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
@@ -158,7 +164,7 @@ class Foundation(pulumi.ComponentResource):
 
         self.key_vault = keyvault.Vault(
             f"{name}-keyvault",
-            vault_name=config.key_vault_name(stack),
+            vault_name=names.key_vault,
             resource_group_name=group.name,
             location=azure.location,
             properties=keyvault.VaultPropertiesArgs(
@@ -171,7 +177,7 @@ class Foundation(pulumi.ComponentResource):
                 soft_delete_retention_in_days=azure.key_vault.soft_delete_retention_days,
                 # Azure refuses `false` here (purge protection is irreversible), so "off"
                 # is expressed by leaving it unset.
-                enable_purge_protection=True if config.key_vault_purge_protection else None,
+                enable_purge_protection=True if args.purge_protection else None,
             ),
             tags=tags,
             opts=data,
@@ -179,18 +185,14 @@ class Foundation(pulumi.ComponentResource):
         self.key_vault_id = self.key_vault.id
         self.key_vault_uri = self.key_vault.properties.apply(lambda p: p.vault_uri or "")
 
-        managed_group_id = (
-            f"/subscriptions/{azure.subscription_id}/resourceGroups/"
-            f"{config.managed_resource_group_name(stack)}"
-        )
         self.workspace = databricks.Workspace(
             f"{name}-workspace",
-            workspace_name=config.workspace_name(stack),
+            workspace_name=names.workspace,
             resource_group_name=group.name,
             location=azure.location,
             sku=databricks.SkuArgs(name=azure.workspace.sku),
-            managed_resource_group_id=managed_group_id,
-            parameters=self._workspace_parameters(config),
+            managed_resource_group_id=names.managed_resource_group_id,
+            parameters=self._workspace_parameters(azure.workspace.no_public_ip),
             public_network_access=databricks.PublicNetworkAccess.ENABLED,
             tags=tags,
             opts=child,
@@ -213,11 +215,9 @@ class Foundation(pulumi.ComponentResource):
         )
 
     def _workspace_parameters(
-        self, config: StackConfig
+        self, no_public_ip_on: bool
     ) -> databricks.WorkspaceCustomParametersArgs:
-        no_public_ip = databricks.WorkspaceNoPublicIPBooleanParameterArgs(
-            value=config.azure.workspace.no_public_ip
-        )
+        no_public_ip = databricks.WorkspaceNoPublicIPBooleanParameterArgs(value=no_public_ip_on)
         if self.injected_network is None:
             return databricks.WorkspaceCustomParametersArgs(enable_no_public_ip=no_public_ip)
         injected = self.injected_network
@@ -238,21 +238,19 @@ class Foundation(pulumi.ComponentResource):
         self,
         name: str,
         settings: NetworkConfig,
-        config: StackConfig,
-        stack: str,
+        names: Names,
+        location: str,
         group: resources.ResourceGroup,
         tags: dict[str, str],
     ) -> InjectedNetwork:
         """VNet injection: the workspace's clusters run in subnets this stack owns."""
         child = pulumi.ResourceOptions(parent=self)
-        location = config.azure.location
-        base = f"{config.prefix}-{stack}"
         # Databricks writes its own rules into this NSG (through a network intent policy)
         # once the workspace exists; declaring none here leaves them to it. azure-native
         # keeps rules it did not create when security_rules is unset.
         security_group = network.NetworkSecurityGroup(
             f"{name}-nsg",
-            network_security_group_name=f"nsg-{base}-dbw",
+            network_security_group_name=names.security_group,
             resource_group_name=group.name,
             location=location,
             tags=tags,
@@ -263,7 +261,7 @@ class Foundation(pulumi.ComponentResource):
         # access. A NAT gateway is the egress Databricks recommends for VNet injection.
         egress_ip = network.PublicIPAddress(
             f"{name}-nat-ip",
-            public_ip_address_name=f"pip-{base}-nat",
+            public_ip_address_name=names.nat_public_ip,
             resource_group_name=group.name,
             location=location,
             sku=network.PublicIPAddressSkuArgs(
@@ -277,7 +275,7 @@ class Foundation(pulumi.ComponentResource):
         )
         nat_gateway = network.NatGateway(
             f"{name}-nat",
-            nat_gateway_name=f"ng-{base}",
+            nat_gateway_name=names.nat_gateway,
             resource_group_name=group.name,
             location=location,
             sku=network.NatGatewaySkuArgs(name=network.NatGatewaySkuName.STANDARD),
@@ -289,7 +287,7 @@ class Foundation(pulumi.ComponentResource):
         # leaves the VNet's subnets alone on update instead of deleting what it did not list.
         virtual_network = network.VirtualNetwork(
             f"{name}-vnet",
-            virtual_network_name=f"vnet-{base}",
+            virtual_network_name=names.virtual_network,
             resource_group_name=group.name,
             location=location,
             address_space=network.AddressSpaceArgs(address_prefixes=[settings.address_space]),
@@ -300,7 +298,7 @@ class Foundation(pulumi.ComponentResource):
         def subnet(role: str, prefix: str, after: list[pulumi.Resource]) -> network.Subnet:
             return network.Subnet(
                 f"{name}-snet-{role}",
-                subnet_name=f"snet-{base}-dbw-{role}",
+                subnet_name=names.subnet(role),
                 virtual_network_name=virtual_network.name,
                 resource_group_name=group.name,
                 address_prefix=prefix,

@@ -15,26 +15,27 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_databricks as databricks
 
-from components.config import StackConfig
-from components.pulumi_config import read_secret
-
-GIT_TOKEN_KEY = "gitCredentialToken"
+from components.config import GitFoldersConfig
+from components.naming import developer_folder
 
 
 @dataclass(frozen=True)
 class GitFoldersArgs:
-    config: StackConfig
-    stack: str
+    git_folders: GitFoldersConfig
+    develop_branch: str
+    main_branch: str
     repository_url: pulumi.Input[str]
     repository_name: str
     git_provider: str
-    deployer: databricks.ServicePrincipal
+    deployer_id: pulumi.Input[str]
+    deployer_application_id: pulumi.Input[str]
+    deployer_display_name: str
+    # The deployer's git token (the gitCredentialToken secret, an Output.secret).
+    token: pulumi.Input[str]
+    # Account group display names that read the production folder.
+    reader_groups: Sequence[str]
     # Groups and users exist in the workspace only once these exist (see Identity).
     principals_ready: Sequence[pulumi.Resource]
-
-
-def developer_folder(email: str, repository: str) -> str:
-    return f"/Repos/{email}/{repository}"
 
 
 class GitFolders(pulumi.ComponentResource):
@@ -48,21 +49,16 @@ class GitFolders(pulumi.ComponentResource):
         self, name: str, args: GitFoldersArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("dataops:workspace:GitFolders", name, None, opts)
-        config, deployer = args.config, args.deployer
-        source = config.source_control
-        token = read_secret(GIT_TOKEN_KEY)
-        if token is None:  # the config model refuses a stack without it
-            raise ValueError(f"the secret dataops:{GIT_TOKEN_KEY} is not set")
 
         # For the deployer, whoever runs `pulumi up` (a person on the first deploy, CI
         # after): the account SCIM id is the workspace's too, the workspace being
         # identity-federated.
         credential = databricks.GitCredential(
             f"{name}-credential",
-            principal_id=deployer.id,
+            principal_id=args.deployer_id,
             git_provider=args.git_provider,
-            git_username=config.identity.service_principals.deployer.display_name,
-            personal_access_token=token,
+            git_username=args.deployer_display_name,
+            personal_access_token=args.token,
             is_default_for_provider=True,
             force=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.principals_ready)),
@@ -73,8 +69,8 @@ class GitFolders(pulumi.ComponentResource):
             f"{name}-production",
             url=args.repository_url,
             git_provider=args.git_provider,
-            branch=source.main_branch,
-            path=config.git_folders.production_path,
+            branch=args.main_branch,
+            path=args.git_folders.production_path,
             opts=ready,
         )
         self.production_path = self.production.path
@@ -85,26 +81,26 @@ class GitFolders(pulumi.ComponentResource):
             repo_id=self.production.id,
             access_controls=[
                 databricks.PermissionsAccessControlArgs(
-                    service_principal_name=deployer.application_id, permission_level="CAN_MANAGE"
+                    service_principal_name=args.deployer_application_id,
+                    permission_level="CAN_MANAGE",
                 ),
                 *(
                     databricks.PermissionsAccessControlArgs(
-                        group_name=config.group_display_name(args.stack, group.name),
-                        permission_level="CAN_READ",
+                        group_name=group, permission_level="CAN_READ"
                     )
-                    for group in config.identity.groups
+                    for group in args.reader_groups
                 ),
             ],
             opts=pulumi.ResourceOptions(parent=self),
         )
 
         self.developer_folders = {}
-        for email in config.git_folders.developers:
+        for email in args.git_folders.developers:
             folder = databricks.Repo(
                 f"{name}-developer-{email}",
                 url=args.repository_url,
                 git_provider=args.git_provider,
-                branch=source.develop_branch,
+                branch=args.develop_branch,
                 path=developer_folder(email, args.repository_name),
                 opts=ready,
             )

@@ -24,19 +24,22 @@ deploying identities.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_databricks as databricks
 from pulumi_azure_native import authorization, keyvault, managedidentity
 
-from components.config import ServicePrincipalConfig, StackConfig
+from components.config import GroupConfig, IdentityConfig, ServicePrincipalConfig
 from components.naming import (
     KEY_VAULT_SECRETS_OFFICER,
     KEY_VAULT_SECRETS_USER,
     STORAGE_BLOB_DATA_CONTRIBUTOR,
+    Names,
+    github_subject,
     role_definition_id,
-    stable_guid,
 )
 
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
@@ -58,16 +61,6 @@ DELEGABLE_ROLES = (
 )
 
 
-def github_subject(owner: str, repository: str, environment: str) -> str:
-    """The ``sub`` claim of a GitHub Actions job that runs in ``environment``."""
-    return f"repo:{owner}/{repository}:environment:{environment}"
-
-
-def preview_environment(stack: str) -> str:
-    """The CI environment pull-request previews of ``stack`` run in (read-only identities)."""
-    return f"{stack}-preview"
-
-
 def delegation_condition(roles: tuple[str, ...]) -> str:
     """An ABAC condition: role assignments may be written and deleted for ``roles`` only."""
     allowed = "{" + ", ".join(roles) + "}"
@@ -82,12 +75,65 @@ def delegation_condition(roles: tuple[str, ...]) -> str:
 
 
 @dataclass(frozen=True)
+class GithubRepository:
+    """The repository whose Actions environments sign in as this stack's CI identities."""
+
+    owner: str
+    repository: str
+
+
+@dataclass(frozen=True)
 class IdentityArgs:
-    config: StackConfig
-    stack: str
+    identity: IdentityConfig
+    names: Names
+    location: str
+    tags: Mapping[str, str]
+    account_id: str
+    # The group that owns the stack's Unity Catalog objects (unityCatalog.owner).
+    owner_group: str
+    # Who the jobs run as (jobs.runAs): the job runner, or the deployer.
+    jobs_run_as: Literal["servicePrincipal", "deployer"]
     resource_group_name: pulumi.Input[str]
-    key_vault: keyvault.Vault
+    key_vault_name: pulumi.Input[str]
+    github: GithubRepository | None
     account_provider: databricks.Provider
+
+
+@dataclass(frozen=True)
+class CiIdentity:
+    """The ids CI signs in with, as the pipelines' variables carry them."""
+
+    azure_client_id: pulumi.Output[str]
+    databricks_application_id: pulumi.Output[str]
+
+
+# The two identities CI signs in as: the deploying one, and the read-only preview one.
+CiRole = Literal["deploy", "preview"]
+
+
+@dataclass(frozen=True)
+class CiTrust:
+    """Tokens of ``issuer`` for ``subject`` act as the deploy or the preview identity."""
+
+    role: CiRole
+    ci: str
+    issuer: pulumi.Input[str]
+    subject: pulumi.Input[str]
+    databricks_audience: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class RunAs:
+    """The principal the jobs run as."""
+
+    application_id: pulumi.Output[str]
+    is_deployer: bool
+
+    @property
+    def reader_application_id(self) -> pulumi.Output[str] | None:
+        """Who must be granted read on the jobs' code besides the deployer (which manages
+        it anyway): the run-as principal, unless that is the deployer."""
+        return None if self.is_deployer else self.application_id
 
 
 @dataclass(frozen=True)
@@ -117,6 +163,9 @@ class Identity(pulumi.ComponentResource):
     deploy: CiPrincipal
     preview: CiPrincipal
     github_subject: str | None
+    run_as: RunAs
+    groups_ready: list[pulumi.Resource]
+    principals_ready: list[pulumi.Resource]
 
     def __init__(
         self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None
@@ -124,8 +173,7 @@ class Identity(pulumi.ComponentResource):
         super().__init__("dataops:identity:Identity", name, None, opts)
         self._name = name
         self._args = args
-        config, stack = args.config, args.stack
-        identity = config.identity
+        identity, names = args.identity, args.names
         account = pulumi.ResourceOptions(parent=self, provider=args.account_provider)
 
         # People are account-wide and appear in every stack's config: a stack adopts an
@@ -149,7 +197,7 @@ class Identity(pulumi.ComponentResource):
         for group in identity.groups:
             account_group = databricks.Group(
                 f"{name}-group-{group.name}",
-                display_name=config.group_display_name(stack, group.name),
+                display_name=names.group(group.name),
                 opts=account,
             )
             self.groups[group.name] = account_group
@@ -162,7 +210,7 @@ class Identity(pulumi.ComponentResource):
                         opts=account,
                     )
                 )
-        self.group_names = [config.group_display_name(stack, g.name) for g in identity.groups]
+        self.group_names = [names.group(g.name) for g in identity.groups]
 
         principals = identity.service_principals
         self.deployer = self._service_principal(
@@ -175,8 +223,8 @@ class Identity(pulumi.ComponentResource):
         # ran the first `pulumi up`: the deployer joins that group, so CI may change their
         # grants and children (and, through the group's metastore privileges, create more).
         self.deployer_owner_membership = databricks.GroupMember(
-            f"{name}-deployer-member-{config.unity_catalog.owner}",
-            group_id=self.groups[config.unity_catalog.owner].id,
+            f"{name}-deployer-member-{args.owner_group}",
+            group_id=self.groups[args.owner_group].id,
             member_id=self.deployer.id,
             opts=account,
         )
@@ -194,8 +242,7 @@ class Identity(pulumi.ComponentResource):
             f"{name}-job-runner-users",
             name=self.job_runner.application_id.apply(
                 lambda app_id: (
-                    f"accounts/{config.databricks.account_id}/servicePrincipals/{app_id}"
-                    "/ruleSets/default"
+                    f"accounts/{args.account_id}/servicePrincipals/{app_id}/ruleSets/default"
                 )
             ),
             grant_rules=[
@@ -206,30 +253,43 @@ class Identity(pulumi.ComponentResource):
             ],
             opts=account,
         )
+        # What the workspace layer waits for before it names these principals.
+        self.groups_ready = list(self.groups.values())
+        self.principals_ready = [*self.memberships, self.deployer_owner_membership]
         self.deployer_identity = self._deployer_identity(name, args)
         self.deployer_client_id = self.deployer_identity.client_id
         self.deploy = CiPrincipal(azure=self.deployer_identity, databricks=self.deployer)
         self.preview = self._preview_principal(name, args)
 
-        source = config.source_control
+        runs_as_deployer = args.jobs_run_as == "deployer"
+        self.run_as = RunAs(
+            application_id=(self.deployer if runs_as_deployer else self.job_runner).application_id,
+            is_deployer=runs_as_deployer,
+        )
+        github = args.github
         self.github_subject = (
-            github_subject(source.github.owner, source.github.repository, stack)
-            if source.provider == "github" and source.github is not None
+            github_subject(github.owner, github.repository, names.deploy_environment)
+            if github is not None
             else None
         )
-        if source.provider == "github" and source.github is not None:
-            for environment, principal in (
-                (stack, self.deploy),
-                (preview_environment(stack), self.preview),
-            ):
-                self.trust_ci(
-                    principal,
-                    f"github-{environment}",
-                    GITHUB_OIDC_ISSUER,
-                    github_subject(source.github.owner, source.github.repository, environment),
-                    # Databricks' recommended audience for GitHub tokens: the account id.
-                    databricks_audience=config.databricks.account_id,
-                )
+        if github is not None:
+            environments: tuple[tuple[CiRole, str], ...] = (
+                ("deploy", names.deploy_environment),
+                ("preview", names.preview_environment),
+            )
+            self.trust_ci(
+                [
+                    CiTrust(
+                        role,
+                        f"github-{environment}",
+                        GITHUB_OIDC_ISSUER,
+                        github_subject(github.owner, github.repository, environment),
+                        # Databricks' recommended audience for GitHub tokens: the account id.
+                        databricks_audience=args.account_id,
+                    )
+                    for role, environment in environments
+                ]
+            )
 
         self.register_outputs(
             {
@@ -240,42 +300,52 @@ class Identity(pulumi.ComponentResource):
             }
         )
 
-    def trust_ci(
-        self,
-        principal: CiPrincipal,
-        ci: str,
-        issuer: pulumi.Input[str],
-        subject: pulumi.Input[str],
-        *,
-        databricks_audience: pulumi.Input[str],
-    ) -> None:
-        """Let tokens of ``issuer`` for ``subject`` act as ``principal``, in Azure and Databricks.
+    @property
+    def ci_identities(self) -> dict[str, CiIdentity]:
+        """The deploy and preview identities' ids, for the CI definitions."""
+        return {
+            role: CiIdentity(
+                azure_client_id=principal.client_id,
+                databricks_application_id=principal.databricks.application_id,
+            )
+            for role, principal in (("deploy", self.deploy), ("preview", self.preview))
+        }
 
-        Called here for GitHub, whose subjects follow from config; source control calls it
-        for Azure Pipelines, whose issuer and subject only exist once its service
-        connection does.
+    def trust_ci(self, trusts: Sequence[CiTrust]) -> None:
+        """Let each trust's tokens act as its identity, in Azure and in Databricks.
+
+        Called here for GitHub, whose subjects follow from config; the platform calls it
+        again for Azure Pipelines, whose issuer and subject only exist once the source
+        control layer's service connections do. Either way the federation is this
+        layer's: it belongs to the identities it trusts.
         """
         args = self._args
-        name = f"{self._name}-{ci}"
-        managedidentity.FederatedIdentityCredential(
-            name,
-            federated_identity_credential_resource_name=ci,
-            resource_name_=principal.azure.name,
-            resource_group_name=args.resource_group_name,
-            issuer=issuer,
-            subject=subject,
-            audiences=[AZURE_TOKEN_EXCHANGE_AUDIENCE],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        databricks.ServicePrincipalFederationPolicy(
-            name,
-            service_principal_id=principal.databricks.id.apply(int),
-            description=f"CI ({ci}) signs in as this principal for stack {args.stack}",
-            oidc_policy=databricks.ServicePrincipalFederationPolicyOidcPolicyArgs(
-                issuer=issuer, subject=subject, audiences=[databricks_audience]
-            ),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.account_provider),
-        )
+        for trust in trusts:
+            principal = self.deploy if trust.role == "deploy" else self.preview
+            name = f"{self._name}-{trust.ci}"
+            managedidentity.FederatedIdentityCredential(
+                name,
+                federated_identity_credential_resource_name=trust.ci,
+                resource_name_=principal.azure.name,
+                resource_group_name=args.resource_group_name,
+                issuer=trust.issuer,
+                subject=trust.subject,
+                audiences=[AZURE_TOKEN_EXCHANGE_AUDIENCE],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            databricks.ServicePrincipalFederationPolicy(
+                name,
+                service_principal_id=principal.databricks.id.apply(int),
+                description=(
+                    f"CI ({trust.ci}) signs in as this principal for stack {args.names.stack}"
+                ),
+                oidc_policy=databricks.ServicePrincipalFederationPolicyOidcPolicyArgs(
+                    issuer=trust.issuer,
+                    subject=trust.subject,
+                    audiences=[trust.databricks_audience],
+                ),
+                opts=pulumi.ResourceOptions(parent=self, provider=args.account_provider),
+            )
 
     def _service_principal(
         self, name: str, role: str, principal: ServicePrincipalConfig, args: IdentityArgs
@@ -298,8 +368,8 @@ class Identity(pulumi.ComponentResource):
             # vault's RBAC; it is never a stack output.
             keyvault.Secret(
                 f"{name}-secret",
-                secret_name=f"databricks-{role}-client-secret",
-                vault_name=args.key_vault.name,
+                secret_name=args.names.client_secret(role),
+                vault_name=args.key_vault_name,
                 resource_group_name=args.resource_group_name,
                 properties=keyvault.SecretPropertiesArgs(
                     value=pulumi.Output.secret(secret.secret),
@@ -320,30 +390,31 @@ class Identity(pulumi.ComponentResource):
         without refresh and take no state lock, so reading is all they need (plus read
         access to the state backend, which lives outside every stack; see the README).
         """
-        config, stack = args.config, args.stack
-        subscription = config.azure.subscription_id
+        names = args.names
+        stack, subscription = names.stack, names.subscription_id
         child = pulumi.ResourceOptions(parent=self)
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-preview-identity",
-            resource_name_=f"id-{config.prefix}-{stack}-preview",
+            resource_name_=names.managed_identity("preview"),
             resource_group_name=args.resource_group_name,
-            location=config.azure.location,
-            tags=config.tags(stack),
+            location=args.location,
+            tags=dict(args.tags),
             opts=child,
         )
         authorization.RoleAssignment(
             f"{name}-preview-reader",
-            role_assignment_name=stable_guid(subscription, stack, "preview", READER),
+            role_assignment_name=names.role_assignment("preview", READER),
             principal_id=identity.principal_id,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
             role_definition_id=role_definition_id(subscription, READER),
-            scope=_resource_group_scope(subscription, args.resource_group_name),
+            scope=_resource_group_scope(names, args.resource_group_name),
             description=f"Pull-request previews of stack {stack} read it",
             opts=child,
         )
+        deployer_name = args.identity.service_principals.deployer.display_name
         principal = databricks.ServicePrincipal(
             f"{name}-preview",
-            display_name=f"{config.identity.service_principals.deployer.display_name}-preview",
+            display_name=names.preview_principal(deployer_name),
             opts=pulumi.ResourceOptions(parent=self, provider=args.account_provider),
         )
         return CiPrincipal(azure=identity, databricks=principal)
@@ -351,18 +422,18 @@ class Identity(pulumi.ComponentResource):
     def _deployer_identity(
         self, name: str, args: IdentityArgs
     ) -> managedidentity.UserAssignedIdentity:
-        config, stack = args.config, args.stack
-        subscription = config.azure.subscription_id
+        names = args.names
+        stack, subscription = names.stack, names.subscription_id
         child = pulumi.ResourceOptions(parent=self)
         deployer = managedidentity.UserAssignedIdentity(
             f"{name}-deployer-identity",
-            resource_name_=f"id-{config.prefix}-{stack}-deployer",
+            resource_name_=names.managed_identity("deployer"),
             resource_group_name=args.resource_group_name,
-            location=config.azure.location,
-            tags=config.tags(stack),
+            location=args.location,
+            tags=dict(args.tags),
             opts=child,
         )
-        scope = _resource_group_scope(subscription, args.resource_group_name)
+        scope = _resource_group_scope(names, args.resource_group_name)
         # What `pulumi up` needs, and no more: Contributor on the stack's own resource
         # group manages every resource the stack creates there; Role Based Access Control
         # Administrator, constrained to DELEGABLE_ROLES, lets it keep the data-plane role
@@ -371,7 +442,7 @@ class Identity(pulumi.ComponentResource):
         # resource group and these two assignments is the first, human deploy.
         authorization.RoleAssignment(
             f"{name}-deployer-contributor",
-            role_assignment_name=stable_guid(subscription, stack, "deployer", CONTRIBUTOR),
+            role_assignment_name=names.role_assignment("deployer", CONTRIBUTOR),
             principal_id=deployer.principal_id,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
             role_definition_id=role_definition_id(subscription, CONTRIBUTOR),
@@ -381,7 +452,7 @@ class Identity(pulumi.ComponentResource):
         )
         authorization.RoleAssignment(
             f"{name}-deployer-rbac-administrator",
-            role_assignment_name=stable_guid(subscription, stack, "deployer", RBAC_ADMINISTRATOR),
+            role_assignment_name=names.role_assignment("deployer", RBAC_ADMINISTRATOR),
             principal_id=deployer.principal_id,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
             role_definition_id=role_definition_id(subscription, RBAC_ADMINISTRATOR),
@@ -394,21 +465,25 @@ class Identity(pulumi.ComponentResource):
         return deployer
 
 
-def _resource_group_scope(subscription: str, group: pulumi.Input[str]) -> pulumi.Output[str]:
-    return pulumi.Output.from_input(group).apply(
-        lambda name: f"/subscriptions/{subscription}/resourceGroups/{name}"
-    )
+def _resource_group_scope(names: Names, group: pulumi.Input[str]) -> pulumi.Output[str]:
+    return pulumi.Output.from_input(group).apply(names.resource_group_scope)
 
 
 @dataclass(frozen=True)
 class WorkspaceAccessArgs:
-    config: StackConfig
-    stack: str
-    identity: Identity
+    groups: Sequence[GroupConfig]
+    # Account ids of the groups (by config name) and of the stack's service principals.
+    group_ids: Mapping[str, pulumi.Input[str]]
+    deployer_id: pulumi.Input[str]
+    job_runner_id: pulumi.Input[str]
+    preview_id: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
     # The metastore assignment: a workspace takes account principals only once a
     # metastore is attached (identity federation comes with it).
     attachment: pulumi.Resource
+    # The account groups, and the memberships of the principals in them (Identity's).
+    groups_ready: Sequence[pulumi.Resource]
+    principals_ready: Sequence[pulumi.Resource]
     account_provider: databricks.Provider
     workspace_provider: databricks.Provider
 
@@ -417,13 +492,15 @@ class WorkspaceAccess(pulumi.ComponentResource):
     """Who may use this workspace, and with which entitlements."""
 
     group_assignments: dict[str, databricks.MwsPermissionAssignment]
+    # What a Unity Catalog grant to a group waits for: the group, in this workspace.
+    groups_ready: list[pulumi.Resource]
+    # What an ACL naming a configured user or principal waits for: all of it assigned.
+    principals_ready: list[pulumi.Resource]
 
     def __init__(
         self, name: str, args: WorkspaceAccessArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("dataops:identity:WorkspaceAccess", name, None, opts)
-        config, identity = args.config, args.identity
-        self._identity = identity
 
         def assign(
             suffix: str, principal_id: pulumi.Input[str], role: str
@@ -445,41 +522,35 @@ class WorkspaceAccess(pulumi.ComponentResource):
             )
 
         self.group_assignments = {}
-        for group in config.identity.groups:
-            account_group = identity.groups[group.name]
-            assignment = assign(f"group-{group.name}", account_group.id, group.workspace_role)
+        for group in args.groups:
+            group_id = args.group_ids[group.name]
+            assignment = assign(f"group-{group.name}", group_id, group.workspace_role)
             self.group_assignments[group.name] = assignment
             databricks.Entitlements(
                 f"{name}-entitlements-{group.name}",
-                group_id=account_group.id,
+                group_id=group_id,
                 workspace_access=group.entitlements.workspace_access,
                 databricks_sql_access=group.entitlements.databricks_sql_access,
                 allow_cluster_create=group.entitlements.allow_cluster_create,
                 opts=entitle(assignment),
             )
 
-        deployer_admin = assign("deployer", identity.deployer.id, "ADMIN")
-        runner_user = assign("job-runner", identity.job_runner.id, "USER")
+        deployer_admin = assign("deployer", args.deployer_id, "ADMIN")
+        runner_user = assign("job-runner", args.job_runner_id, "USER")
         databricks.Entitlements(
             f"{name}-entitlements-job-runner",
-            service_principal_id=identity.job_runner.id,
+            service_principal_id=args.job_runner_id,
             workspace_access=True,
             opts=entitle(runner_user),
         )
         # A plain user: previews read through it and can change nothing.
-        preview_user = assign("preview", identity.preview.databricks.id, "USER")
-        self._principals: list[pulumi.Resource] = [deployer_admin, runner_user, preview_user]
-        self.register_outputs({})
-
-    def grant_dependencies(self) -> list[pulumi.Resource]:
-        """What a Unity Catalog grant to a group waits for: the group, in this workspace."""
-        return [*self._identity.groups.values(), *self.group_assignments.values()]
-
-    def workspace_access(self) -> list[pulumi.Resource]:
-        """What an ACL naming a configured user or principal waits for: all of it assigned."""
-        return [
-            *self.grant_dependencies(),
-            *self._identity.memberships,
-            self._identity.deployer_owner_membership,
-            *self._principals,
+        preview_user = assign("preview", args.preview_id, "USER")
+        self.groups_ready = [*args.groups_ready, *self.group_assignments.values()]
+        self.principals_ready = [
+            *self.groups_ready,
+            *args.principals_ready,
+            deployer_admin,
+            runner_user,
+            preview_user,
         ]
+        self.register_outputs({})

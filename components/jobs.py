@@ -11,8 +11,8 @@ hand-off between the job code and this layer).
   clusters stop with their run and take no idle limit, so it is optional there).
 - **Identity**: the jobs run as the job-runner service principal (``jobs.runAs``; config
   requires it in prod) or the deployer, by application id, and the deployer owns them.
-  ``run_as_grants`` lists the Unity Catalog privileges that principal needs; the platform
-  hands them to the Unity Catalog layer, which merges them into its authoritative grants.
+  The Unity Catalog privileges that principal needs are part of the stack's grant plan
+  (``components/grants.py``, ``job_runner_needs``).
 - **Git token**: Databricks-backed secret scope holding the ``gitSyncToken`` secret. An
   Azure Key Vault-backed scope can only be created with a Microsoft Entra ID token, and
   the deployer signs in to Databricks with a Databricks OIDC token (a Databricks-managed
@@ -35,14 +35,13 @@ from typing import Any
 import pulumi
 import pulumi_databricks as databricks
 
-from components.config import MEDALLION_SCHEMAS, Privilege, ScheduleConfig, StackConfig
-from components.pulumi_config import read_secret
-from components.unity_catalog import PrincipalGrant, Securable
-from components.workspace_code import PROJECT_ROOT, WorkspaceCode
+from components.config import ClusterConfig, JobsConfig, NotificationsConfig, ScheduleConfig
+from components.identity import RunAs
+from components.naming import Names
+from components.secret_keys import SecretKey
+from components.workspace_code import PROJECT_ROOT, notebook_path
 from notebooks.dataops_jobs import parameters as jp
 
-TEAMS_WEBHOOK_KEY = "teamsWebhookUrl"
-GIT_SYNC_TOKEN_KEY = "gitSyncToken"
 SINGLE_USER = "SINGLE_USER"
 # A Databricks single-node cluster: Spark runs on the driver, with no workers.
 SINGLE_NODE_SPARK_CONF = {
@@ -55,8 +54,6 @@ SINGLE_NODE_TAGS = {"ResourceClass": "SingleNode"}
 CHECKPOINT_FOLDER = "_checkpoints/medallion"
 # A failed backup is retried after this long (a push may have met a busy remote).
 GIT_SYNC_RETRY_INTERVAL_MS = 10 * 60 * 1000
-# Privileges that let a principal change data; a read-only group must hold none.
-_WRITES: frozenset[str] = frozenset({"MODIFY", "ALL_PRIVILEGES"})
 
 # The three jobs, by the key the outputs use.
 GIT_SYNC, INTEGRATION_TESTS, MEDALLION = "gitSync", "integrationTests", "medallion"
@@ -65,99 +62,19 @@ GIT_SYNC, INTEGRATION_TESTS, MEDALLION = "gitSync", "integrationTests", "medalli
 # ----------------------------------------------------------------- what the jobs need
 
 
-def landing_path(landing_url: str, config: StackConfig) -> str:
+def landing_path(landing_url: str, company: str) -> str:
     """Where deliveries land: a folder of the landing zone named after the company."""
-    return f"{landing_url.rstrip('/')}/{config.prefix}"
+    return f"{landing_url.rstrip('/')}/{company}"
 
 
 def checkpoint_path(zone_url: str) -> str:
     return f"{zone_url.rstrip('/')}/{CHECKPOINT_FOLDER}"
 
 
-def integration_grant_checks(config: StackConfig, stack: str) -> list[dict[str, Any]]:
-    """The integration tests' grant checks: the grants config makes on the jobs' catalog.
-
-    Each configured grant must hold on its securable (catalog or schema), and a group
-    that config gives no write privilege must hold none there, nor on gold, the curated
-    tables (a grant made by hand shows up as a failed check).
-    """
-    catalog = next(c for c in config.unity_catalog.catalogs if c.name == config.jobs_catalog)
-    on_catalog: dict[str, set[str]] = {}
-    for grant in catalog.grants:
-        on_catalog.setdefault(grant.group, set()).update(grant.privileges)
-
-    def check(
-        group: str, securable: str, name: str, privileges: Sequence[str], held: set[str]
-    ) -> dict[str, Any]:
-        return {
-            "principal": config.group_display_name(stack, group),
-            "securable": securable,
-            "name": name,
-            "must_have": list(privileges),
-            "must_not_have": [] if held & _WRITES else ["MODIFY"],
-        }
-
-    checks = [
-        check(grant.group, "CATALOG", "", grant.privileges, on_catalog[grant.group])
-        for grant in catalog.grants
-    ]
-    for schema in catalog.schemas:
-        for grant in schema.grants:
-            held = on_catalog.get(grant.group, set()) | set(grant.privileges)
-            checks.append(check(grant.group, "SCHEMA", schema.name, grant.privileges, held))
-    gold = next(s for s in catalog.schemas if s.name == jp.GOLD)
-    on_gold = {grant.group for grant in gold.grants}
-    for group, held in on_catalog.items():
-        if group not in on_gold and not held & _WRITES:
-            checks.append(check(group, "SCHEMA", jp.GOLD, [], held))
-    return checks
-
-
-def run_as_grants(
-    config: StackConfig, stack: str, principal: pulumi.Input[str]
-) -> dict[Securable, list[PrincipalGrant]]:
-    """Unity Catalog privileges of the jobs' run-as principal (its application id).
-
-    Bronze, silver and gold are created, written and read by the medallion; the
-    integration tests write their results to bronze and read every grant they check,
-    which Unity Catalog shows only to an owner or a holder of MANAGE. The landing zone is
-    read (and written when the sample data is seeded); the checkpoint zone is read and
-    written.
-    """
-    catalog = config.jobs_catalog
-    checked = {(c["securable"], c["name"]) for c in integration_grant_checks(config, stack)}
-    manage: tuple[Privilege, ...] = ("MANAGE",)
-    privileges: dict[Securable, tuple[Privilege, ...]] = {
-        Securable("catalog", catalog): (
-            "USE_CATALOG",
-            *(manage if ("CATALOG", "") in checked else ()),
-        ),
-    }
-    for schema in MEDALLION_SCHEMAS:
-        privileges[Securable("schema", f"{catalog}.{schema}")] = (
-            "USE_SCHEMA",
-            "SELECT",
-            "MODIFY",
-            "CREATE_TABLE",
-            *(manage if ("SCHEMA", schema) in checked else ()),
-        )
-    # Other schemas of the catalog whose grants the tests check: read the grants only.
-    for kind, name in sorted(checked):
-        if kind == "SCHEMA" and name not in MEDALLION_SCHEMAS:
-            privileges[Securable("schema", f"{catalog}.{name}")] = ("USE_SCHEMA", "MANAGE")
-    seeding: tuple[Privilege, ...] = ("WRITE_FILES",) if config.seed_sample_data else ()
-    # Set in this order, the checkpoint zone's read-write wins when it is the landing zone.
-    privileges[Securable("zone", config.landing_zone)] = ("READ_FILES", *seeding)
-    privileges[Securable("zone", config.checkpoint_zone)] = ("READ_FILES", "WRITE_FILES")
-    return {
-        securable: [PrincipalGrant(principal=principal, privileges=granted)]
-        for securable, granted in privileges.items()
-    }
-
-
-def cluster_policy_definition(config: StackConfig, stack: str) -> dict[str, dict[str, Any]]:
+def cluster_policy_definition(
+    cluster: ClusterConfig, tags: Mapping[str, str]
+) -> dict[str, dict[str, Any]]:
     """The policy every job cluster of the stack is created through."""
-    cluster = config.jobs.cluster
     node_types = [cluster.node_type]
     definition: dict[str, dict[str, Any]] = {
         "spark_version": {"type": "fixed", "value": cluster.spark_version},
@@ -184,7 +101,7 @@ def cluster_policy_definition(config: StackConfig, stack: str) -> dict[str, dict
         },
         "data_security_mode": {"type": "fixed", "value": SINGLE_USER, "hidden": True},
     }
-    for key, value in sorted(config.tags(stack).items()):
+    for key, value in sorted(tags.items()):
         definition[f"custom_tags.{key}"] = {"type": "fixed", "value": value}
     return definition
 
@@ -204,22 +121,36 @@ def requirement(package: str, repo_root: Path = PROJECT_ROOT) -> str:
 
 @dataclass(frozen=True)
 class JobsArgs:
-    config: StackConfig
-    stack: str
-    code: WorkspaceCode
-    # The principal the jobs run as (job runner or deployer) and the deployer (the owner).
-    run_as: databricks.ServicePrincipal
-    deployer: databricks.ServicePrincipal
-    # The Unity Catalog layer's external locations, by zone: the medallion reads its
-    # landing zone and keeps its checkpoints in the checkpoint zone, through them.
-    external_locations: Mapping[str, databricks.ExternalLocation]
+    jobs: JobsConfig
+    notifications: NotificationsConfig
+    names: Names
+    tags: Mapping[str, str]
+    # The tier's default for a schedule that does not say whether it is paused.
+    schedules_paused: bool
+    # Where the medallion reads and writes: the catalog, the landing and checkpoint
+    # zones, the company folder in landing, whether the sample data is seeded first.
+    catalog: str
+    landing_zone: str
+    checkpoint_zone: str
+    company: str
+    seed_sample_data: bool
+    # The integration tests' grant checks (components/grants.py).
+    grant_checks: Sequence[Mapping[str, Any]]
+    # Where the uploaded notebooks are, by path under the code folder.
+    notebook_paths: Mapping[str, str]
+    # The principal the jobs run as, and the deployer (their owner), by application id.
+    run_as: RunAs
+    deployer_application_id: pulumi.Input[str]
+    # The external locations' URLs by zone.
+    zone_urls: Mapping[str, pulumi.Input[str]]
     workspace_url: pulumi.Input[str]
+    # Secrets (Output.secret), read once by the program; None when not set.
+    teams_webhook_url: pulumi.Input[str] | None
+    git_sync_token: pulumi.Input[str] | None
+    # What every job waits for: its code, the run-as role, the data it reads and writes.
+    ready: Sequence[pulumi.Resource] = field(default=())
     # Groups and principals the ACLs name exist in the workspace only once these do.
     principals_ready: Sequence[pulumi.Resource] = field(default=())
-    # The deployer may name run_as only once it has the Service Principal User role.
-    run_as_ready: Sequence[pulumi.Resource] = field(default=())
-    # The catalog, schemas and grants the jobs read and write.
-    data_ready: Sequence[pulumi.Resource] = field(default=())
 
 
 class Jobs(pulumi.ComponentResource):
@@ -239,16 +170,18 @@ class Jobs(pulumi.ComponentResource):
         super().__init__("dataops:jobs:Jobs", name, None, opts)
         self._name = name
         self._args = args
-        config, stack = args.config, args.stack
-        self._runs_as_deployer = config.jobs.run_as == "deployer"
-        self._tags = config.tags(stack)
+        jobs, names = args.jobs, args.names
+        self._runs_as_deployer = args.run_as.is_deployer
+        self._tags = dict(args.tags)
         principals = list(args.principals_ready)
 
         self.cluster_policy = databricks.ClusterPolicy(
             f"{name}-cluster-policy",
-            name=f"{config.prefix}-{stack}-jobs",
-            description=f"Job clusters of dataops stack {stack}",
-            definition=json.dumps(cluster_policy_definition(config, stack), sort_keys=True),
+            name=names.cluster_policy,
+            description=f"Job clusters of dataops stack {names.stack}",
+            definition=json.dumps(
+                cluster_policy_definition(jobs.cluster, args.tags), sort_keys=True
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         if not self._runs_as_deployer:
@@ -266,66 +199,65 @@ class Jobs(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=principals),
             )
 
-        self.teams = self._teams_destination(name) if config.notifications.teams else None
+        self.teams = self._teams_destination(name) if args.notifications.teams else None
         secret_scope, secret_ready = self._git_token(name)
 
         self.git_sync = self._job(
             "git-sync",
             tasks=[self._git_sync_task(secret_scope)],
             clusters=[self._cluster(jp.GIT_SYNC.task_key, workers=0)],
-            schedule=config.jobs.git_sync.schedule,
+            schedule=jobs.git_sync.schedule,
             # A run skipped behind a long one is caught up by the next: the sync is
             # incremental, so queueing would only stack runs up.
             queue=False,
             after=secret_ready,
         )
-        medallion = config.jobs.medallion
+        medallion = jobs.medallion
         self.medallion = self._job(
             "medallion",
             tasks=self._medallion_tasks(args),
-            clusters=[self._cluster(MEDALLION, workers=config.jobs.cluster.num_workers)],
+            clusters=[self._cluster(MEDALLION, workers=jobs.cluster.num_workers)],
             schedule=medallion.schedule,
             timeout_seconds=medallion.timeout_seconds,
             queue=True,
             # The integration tests (run as the same principal) start a medallion run first.
             runners=(
                 [args.run_as.application_id]
-                if config.jobs.integration_tests.run_medallion_first and not self._runs_as_deployer
+                if jobs.integration_tests.run_medallion_first and not self._runs_as_deployer
                 else []
             ),
         )
-        tests = config.jobs.integration_tests
+        tests = jobs.integration_tests
         self.integration_tests = self._job(
             "integration-tests",
-            tasks=self._integration_tasks(stack),
+            tasks=self._integration_tasks(),
             clusters=[self._cluster(jp.INTEGRATION_TESTS.task_key, workers=0)],
             schedule=tests.schedule,
             timeout_seconds=tests.timeout_seconds,
             queue=True,
         )
 
-        jobs = {
+        by_key = {
             GIT_SYNC: self.git_sync,
             INTEGRATION_TESTS: self.integration_tests,
             MEDALLION: self.medallion,
         }
-        self.job_ids = {key: job.id for key, job in jobs.items()}
-        keys = list(jobs)
+        self.job_ids = {key: job.id for key, job in by_key.items()}
+        keys = list(by_key)
         self.job_urls = pulumi.Output.all(
-            *(pulumi.Output.concat(args.workspace_url, "/jobs/", job.id) for job in jobs.values())
+            *(pulumi.Output.concat(args.workspace_url, "/jobs/", job.id) for job in by_key.values())
         ).apply(lambda urls: {key: str(url) for key, url in zip(keys, urls, strict=True)})
         self.register_outputs({"job_ids": self.job_ids, "job_urls": self.job_urls})
 
     # ----------------------------------------------------------------------- pieces
 
     def _teams_destination(self, name: str) -> databricks.NotificationDestination:
-        config, stack = self._args.config, self._args.stack
-        url = read_secret(TEAMS_WEBHOOK_KEY)
+        url = self._args.teams_webhook_url
         if url is None:  # the config model refuses teams without the secret
-            raise ValueError(f"the secret dataops:{TEAMS_WEBHOOK_KEY} is not set")
+            raise ValueError(f"the secret dataops:{SecretKey.TEAMS_WEBHOOK_URL} is not set")
         return databricks.NotificationDestination(
             f"{name}-teams",
-            display_name=f"{config.prefix}-{stack} job failures (Teams)",
+            display_name=self._args.names.teams_destination,
             config=databricks.NotificationDestinationConfigArgs(
                 microsoft_teams=databricks.NotificationDestinationConfigMicrosoftTeamsArgs(url=url)
             ),
@@ -335,11 +267,12 @@ class Jobs(pulumi.ComponentResource):
     def _git_token(self, name: str) -> tuple[str, list[pulumi.Resource]]:
         """The secret scope the sync task reads its token from ('' with no token)."""
         args = self._args
-        if not args.config.git_sync_uses_token:
+        # An https remote takes a token; ssh remotes authenticate with keys.
+        if not args.jobs.git_sync.target_repository.startswith("https://"):
             return "", []
-        token = read_secret(GIT_SYNC_TOKEN_KEY)
+        token = args.git_sync_token
         if token is None:  # the config model refuses an https remote without it
-            raise ValueError(f"the secret dataops:{GIT_SYNC_TOKEN_KEY} is not set")
+            raise ValueError(f"the secret dataops:{SecretKey.GIT_SYNC_TOKEN} is not set")
         child = pulumi.ResourceOptions(parent=self)
         # No initial_manage_principal: "users" would let everyone read the token; the
         # creator and workspace admins manage the scope.
@@ -369,7 +302,7 @@ class Jobs(pulumi.ComponentResource):
         return jp.DEFAULT_SECRET_SCOPE, ready
 
     def _cluster(self, key: str, *, workers: int) -> databricks.JobJobClusterArgs:
-        cluster = self._args.config.jobs.cluster
+        cluster = self._args.jobs.cluster
         single_node = workers == 0
         return databricks.JobJobClusterArgs(
             job_cluster_key=key,
@@ -389,13 +322,13 @@ class Jobs(pulumi.ComponentResource):
         self, entry: jp.EntryPoint, parameters: pulumi.Input[Mapping[str, str]]
     ) -> databricks.JobTaskNotebookTaskArgs:
         return databricks.JobTaskNotebookTaskArgs(
-            notebook_path=self._args.code.notebook_path(entry),
+            notebook_path=notebook_path(self._args.notebook_paths, entry),
             source="WORKSPACE",
             base_parameters=parameters,
         )
 
     def _git_sync_task(self, secret_scope: str) -> databricks.JobTaskArgs:
-        git = self._args.config.jobs.git_sync
+        git = self._args.jobs.git_sync
         parameters = jp.GIT_SYNC.values(
             source_path=git.source_path,
             target_repository=git.target_repository,
@@ -420,20 +353,19 @@ class Jobs(pulumi.ComponentResource):
         )
 
     def _medallion_tasks(self, args: JobsArgs) -> list[databricks.JobTaskArgs]:
-        config = args.config
-        catalog = config.jobs_catalog
-        seed = "true" if config.seed_sample_data else "false"
+        catalog = args.catalog
+        seed = "true" if args.seed_sample_data else "false"
         # The names are checked now, so a typo fails the plan, not the first run.
         jp.MEDALLION_BRONZE.values(
             catalog=catalog, landing_path="-", checkpoint_path="-", seed_sample_data=seed
         )
         bronze_parameters = pulumi.Output.all(
-            args.external_locations[config.landing_zone].url,
-            args.external_locations[config.checkpoint_zone].url,
+            args.zone_urls[args.landing_zone],
+            args.zone_urls[args.checkpoint_zone],
         ).apply(
             lambda urls: jp.MEDALLION_BRONZE.values(
                 catalog=catalog,
-                landing_path=landing_path(str(urls[0]), config),
+                landing_path=landing_path(str(urls[0]), args.company),
                 checkpoint_path=checkpoint_path(str(urls[1])),
                 seed_sample_data=seed,
             )
@@ -459,13 +391,12 @@ class Jobs(pulumi.ComponentResource):
             previous = entry.task_key
         return tasks
 
-    def _integration_tasks(self, stack: str) -> list[databricks.JobTaskArgs]:
-        config = self._args.config
+    def _integration_tasks(self) -> list[databricks.JobTaskArgs]:
+        args = self._args
         parameters = jp.INTEGRATION_TESTS.values(
-            catalog=config.jobs_catalog,
-            grant_checks=json.dumps(integration_grant_checks(config, stack)),
+            catalog=args.catalog, grant_checks=json.dumps(list(args.grant_checks))
         )
-        refresh_first = config.jobs.integration_tests.run_medallion_first
+        refresh_first = args.jobs.integration_tests.run_medallion_first
         tests = databricks.JobTaskArgs(
             task_key=jp.INTEGRATION_TESTS.task_key,
             job_cluster_key=jp.INTEGRATION_TESTS.task_key,
@@ -498,18 +429,18 @@ class Jobs(pulumi.ComponentResource):
     ) -> databricks.Job:
         """One job with what every job of the stack shares: one run at a time, run-as,
         tags, failure notifications, and its permissions."""
-        args, config, stack = self._args, self._args.config, self._args.stack
-        notifications = config.notifications
+        args, names = self._args, self._args.names
+        notifications = args.notifications
         job = databricks.Job(
             f"{self._name}-{suffix}",
-            name=f"{config.prefix}-{stack}-{suffix}",
+            name=names.job(suffix),
             tasks=list(tasks),
             job_clusters=list(clusters),
             schedule=(
                 databricks.JobScheduleArgs(
                     quartz_cron_expression=schedule.cron,
                     timezone_id=schedule.timezone,
-                    pause_status="PAUSED" if config.jobs_paused(schedule) else "UNPAUSED",
+                    pause_status="PAUSED" if self._paused(schedule) else "UNPAUSED",
                 )
                 if schedule is not None
                 else None
@@ -533,16 +464,9 @@ class Jobs(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[
-                    args.code,
-                    *args.run_as_ready,
-                    *args.data_ready,
-                    *args.principals_ready,
-                    *after,
-                ],
+                depends_on=[*args.ready, *args.principals_ready, *after],
             ),
         )
-        display = config.group_display_name
         databricks.Permissions(
             f"{self._name}-{suffix}-permissions",
             job_id=job.id,
@@ -550,20 +474,20 @@ class Jobs(pulumi.ComponentResource):
                 # Owned by the deployer whoever runs `pulumi up` (a person's first deploy
                 # included), so ownership does not move between deploys.
                 databricks.PermissionsAccessControlArgs(
-                    service_principal_name=args.deployer.application_id,
+                    service_principal_name=args.deployer_application_id,
                     permission_level="IS_OWNER",
                 ),
                 *(
                     databricks.PermissionsAccessControlArgs(
-                        group_name=display(stack, group), permission_level="CAN_MANAGE"
+                        group_name=names.group(group), permission_level="CAN_MANAGE"
                     )
-                    for group in config.jobs.manage_groups
+                    for group in args.jobs.manage_groups
                 ),
                 *(
                     databricks.PermissionsAccessControlArgs(
-                        group_name=display(stack, group), permission_level="CAN_MANAGE_RUN"
+                        group_name=names.group(group), permission_level="CAN_MANAGE_RUN"
                     )
-                    for group in config.jobs.run_groups
+                    for group in args.jobs.run_groups
                 ),
                 *(
                     databricks.PermissionsAccessControlArgs(
@@ -575,3 +499,7 @@ class Jobs(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.principals_ready)),
         )
         return job
+
+    def _paused(self, schedule: ScheduleConfig) -> bool:
+        """As the schedule says, else the tier's default (paused outside production)."""
+        return schedule.paused if schedule.paused is not None else self._args.schedules_paused

@@ -1,8 +1,17 @@
-"""Deterministic names and ids shared by the layers (plain functions, no resources)."""
+"""Every name the platform derives: Azure names, account groups, Unity Catalog names,
+workspace paths, CI environments and role-assignment GUIDs (plain data, no resources).
+
+One :class:`Names` per stack, built by ``StackConfig.names(stack)`` from the name prefix,
+the stack and the names config sets explicitly. Layers take it instead of composing
+f-strings, so a naming rule changes in one place and a test can check every name a stack
+derives against the cloud's rule for it.
+"""
 
 from __future__ import annotations
 
+import re
 import uuid
+from dataclasses import dataclass
 
 # Built-in Azure role definition ids (the same in every tenant).
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
@@ -10,6 +19,11 @@ KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 
 _NAMESPACE = uuid.UUID("6b1f3c5e-2d8a-4b7f-9e41-0a5c7d3e9f12")
+
+# Every workspace user may manage what is under /Shared (Databricks' default ACL).
+SHARED_FOLDER = "/Shared"
+# A catalog's managed storage lives in its own container, catalog-<name>.
+CATALOG_CONTAINER_PREFIX = "catalog_"
 
 
 def role_definition_id(subscription_id: str, role_guid: str) -> str:
@@ -26,3 +40,191 @@ def stable_guid(*parts: str) -> str:
     replacement, so it is derived from what the assignment means.
     """
     return str(uuid.uuid5(_NAMESPACE, "/".join(parts)))
+
+
+def container_name(identifier: str) -> str:
+    """The storage container that holds a zone or a catalog (containers take no '_')."""
+    return identifier.replace("_", "-")
+
+
+def github_subject(owner: str, repository: str, environment: str) -> str:
+    """The ``sub`` claim of a GitHub Actions job that runs in ``environment``."""
+    return f"repo:{owner}/{repository}:environment:{environment}"
+
+
+def developer_folder(email: str, repository: str) -> str:
+    """A developer's Git folder: their own user folder under /Repos."""
+    return f"/Repos/{email}/{repository}"
+
+
+@dataclass(frozen=True)
+class Names:
+    """The names of one stack's objects. Explicit names from config win over defaults."""
+
+    prefix: str
+    stack: str
+    subscription_id: str
+    resource_group_override: str | None = None
+    storage_account_override: str | None = None
+    key_vault_override: str | None = None
+    workspace_override: str | None = None
+    managed_resource_group_override: str | None = None
+    code_folder_override: str | None = None
+
+    # ------------------------------------------------------------------------ Azure
+
+    @property
+    def base(self) -> str:
+        """``<prefix>-<stack>``: the stem of Azure and Databricks names."""
+        return f"{self.prefix}-{self.stack}"
+
+    @property
+    def resource_group(self) -> str:
+        return self.resource_group_override or f"rg-{self.base}"
+
+    @property
+    def storage_account(self) -> str:
+        # Storage account names are lower-case letters and digits only, 3-24 characters.
+        default = re.sub(r"[^a-z0-9]", "", f"st{self.prefix}{self.stack}")[:24]
+        return self.storage_account_override or default
+
+    @property
+    def key_vault(self) -> str:
+        # Vault names are 3-24 characters and may not end with '-'.
+        return self.key_vault_override or f"kv-{self.base}"[:24].rstrip("-")
+
+    @property
+    def workspace(self) -> str:
+        return self.workspace_override or f"dbw-{self.base}"
+
+    @property
+    def managed_resource_group(self) -> str:
+        return self.managed_resource_group_override or f"rg-{self.base}-dbw-managed"
+
+    @property
+    def managed_resource_group_id(self) -> str:
+        return f"/subscriptions/{self.subscription_id}/resourceGroups/{self.managed_resource_group}"
+
+    def resource_group_scope(self, group: str) -> str:
+        return f"/subscriptions/{self.subscription_id}/resourceGroups/{group}"
+
+    @property
+    def access_connector(self) -> str:
+        return f"dbac-{self.base}"
+
+    def zone_container(self, zone: str) -> str:
+        return container_name(zone)
+
+    def catalog_container(self, catalog: str) -> str:
+        """The container of a catalog's managed storage (its tables' files)."""
+        return container_name(f"{CATALOG_CONTAINER_PREFIX}{catalog}")
+
+    @property
+    def security_group(self) -> str:
+        return f"nsg-{self.base}-dbw"
+
+    @property
+    def nat_public_ip(self) -> str:
+        return f"pip-{self.base}-nat"
+
+    @property
+    def nat_gateway(self) -> str:
+        return f"ng-{self.base}"
+
+    @property
+    def virtual_network(self) -> str:
+        return f"vnet-{self.base}"
+
+    def subnet(self, role: str) -> str:
+        return f"snet-{self.base}-dbw-{role}"
+
+    def managed_identity(self, role: str) -> str:
+        """A user-assigned identity CI signs in as: ``deployer`` or ``preview``."""
+        return f"id-{self.base}-{role}"
+
+    def role_assignment(self, *meaning: str) -> str:
+        """A role assignment's GUID name, from what it means within this stack."""
+        return stable_guid(self.subscription_id, self.stack, *meaning)
+
+    @staticmethod
+    def client_secret(role: str) -> str:
+        """The Key Vault secret holding a service principal's OAuth secret."""
+        return f"databricks-{role}-client-secret"
+
+    # ---------------------------------------------------------------- Databricks
+
+    def group(self, group: str) -> str:
+        """The account group a config group name stands for: one set of groups per stack.
+
+        Account groups are shared by every workspace of the account, so each stack owns its
+        own (`prod-analysts`): memberships, workspace roles and destroy stay per stack.
+        """
+        return f"{self.stack}-{group}"
+
+    @staticmethod
+    def preview_principal(deployer_display_name: str) -> str:
+        return f"{deployer_display_name}-preview"
+
+    @property
+    def uc_prefix(self) -> str:
+        """Prefix of this stack's metastore-wide names (credentials, external locations).
+
+        The metastore is shared by every stack in the region, so these names carry the stack.
+        """
+        return re.sub(r"[^a-z0-9_]", "_", f"{self.prefix}_{self.stack}".lower())
+
+    @property
+    def storage_credential(self) -> str:
+        return f"{self.uc_prefix}_access_connector"
+
+    def zone_location(self, zone: str) -> str:
+        return f"{self.uc_prefix}_{zone}"
+
+    def catalog_location(self, catalog: str) -> str:
+        return f"{self.uc_prefix}_catalog_{catalog}"
+
+    @property
+    def metastore_root_access(self) -> str:
+        return f"{self.uc_prefix}_metastore_root"
+
+    @property
+    def comment(self) -> str:
+        """The comment every Unity Catalog object of the stack carries."""
+        return f"Managed by dataops (stack {self.stack})"
+
+    @property
+    def cluster_policy(self) -> str:
+        return f"{self.base}-jobs"
+
+    def job(self, suffix: str) -> str:
+        return f"{self.base}-{suffix}"
+
+    @property
+    def teams_destination(self) -> str:
+        return f"{self.base} job failures (Teams)"
+
+    @property
+    def code_folder(self) -> str:
+        """Where job code is uploaded (workspace path)."""
+        return self.code_folder_override or f"{SHARED_FOLDER}/dataops/{self.stack}"
+
+    # ------------------------------------------------------------------------- CI
+
+    @property
+    def deploy_environment(self) -> str:
+        """The CI environment that deploys the stack (GitHub environment name)."""
+        return self.stack
+
+    @property
+    def preview_environment(self) -> str:
+        """The CI environment pull-request previews run in (read-only identities)."""
+        return f"{self.stack}-preview"
+
+    @property
+    def service_connection(self) -> str:
+        """The Azure DevOps service connection the stack's pipeline deploys through."""
+        return f"dataops-{self.stack}"
+
+    @property
+    def preview_service_connection(self) -> str:
+        return f"dataops-{self.preview_environment}"

@@ -1,4 +1,9 @@
-"""The whole platform of one stack: providers, then each layer in dependency order."""
+"""The whole platform of one stack: providers, then each layer in dependency order.
+
+Layers take values (their config section, names, ids, URLs, readiness lists), never
+another layer's component or the whole stack config; this module unpacks the config and
+wires one layer's outputs into the next layer's args.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,18 @@ import pulumi_github as github
 from components.config import StackConfig
 from components.foundation import Foundation, FoundationArgs
 from components.git_folders import GitFolders, GitFoldersArgs
-from components.identity import Identity, IdentityArgs, WorkspaceAccess, WorkspaceAccessArgs
-from components.jobs import GIT_SYNC, INTEGRATION_TESTS, MEDALLION, Jobs, JobsArgs, run_as_grants
+from components.grants import PrincipalRole, grant_plan, integration_grant_checks
+from components.identity import (
+    GithubRepository,
+    Identity,
+    IdentityArgs,
+    WorkspaceAccess,
+    WorkspaceAccessArgs,
+)
+from components.jobs import GIT_SYNC, INTEGRATION_TESTS, MEDALLION, Jobs, JobsArgs
+from components.naming import Names
+from components.pulumi_config import Secrets
+from components.secret_keys import SecretKey
 from components.source_control import SourceControl, SourceControlArgs
 from components.unity_catalog import (
     MetastoreAttachment,
@@ -30,220 +45,174 @@ from components.workspace_code import WorkspaceCode, WorkspaceCodeArgs
 class PlatformArgs:
     config: StackConfig
     stack: str
+    secrets: Secrets
 
 
 class Platform(pulumi.ComponentResource):
     """Everything ``pulumi up -s <stack>`` owns, with explicit providers.
 
-    Layers are components, one file each, created here in dependency order. Each gets
+    Layers are components, one file each, created here in dependency order: account
+    principals first; then the metastore (a created one is owned by one of this stack's
+    groups) and its assignment; then the workspace access of those principals (a
+    workspace accepts account principals only once a metastore is attached); then
+    everything that names them: ACLs and Unity Catalog grants. Each gets
     the providers it needs through ``ResourceOptions(providers=...)`` and passes them to
     its children through ``parent=self``; no resource ever falls back to a default
     provider configured from the environment.
     """
 
-    foundation: Foundation
-    identity: Identity
-    metastore: MetastoreAttachment
-    workspace_access: WorkspaceAccess
-    source_control: SourceControl
-    git_folders: GitFolders
-    unity_catalog: UnityCatalog
-    workspace_code: WorkspaceCode
-    jobs: Jobs
-
     def __init__(
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("dataops:platform:Platform", name, None, opts)
-        config, stack = args.config, args.stack
+        config, stack, secrets = args.config, args.stack, args.secrets
+        names = config.names(stack)
         self.config = config
-        self.stack = stack
+        child = pulumi.ResourceOptions(parent=self)
+        azure_provider, account_provider = self._cloud_providers(name, config)
+        on_azure = pulumi.ResourceOptions(parent=self, providers=[azure_provider])
 
+        self.foundation = foundation = Foundation(
+            f"{name}-azure", _foundation_args(config, names), on_azure
+        )
+        workspace_provider = self._workspace_provider(name, config, foundation)
+        on_workspace = pulumi.ResourceOptions(parent=self, providers=[workspace_provider])
+        self.identity = identity = Identity(
+            f"{name}-identity",
+            _identity_args(config, names, foundation, account_provider),
+            on_azure,
+        )
+        self.metastore = metastore = MetastoreAttachment(
+            f"{name}-metastore",
+            _metastore_args(config, names, foundation, identity, account_provider),
+            child,
+        )
+        self.workspace_access = access = WorkspaceAccess(
+            f"{name}-workspace-access",
+            WorkspaceAccessArgs(
+                groups=config.identity.groups,
+                group_ids={group: account.id for group, account in identity.groups.items()},
+                deployer_id=identity.deployer.id,
+                job_runner_id=identity.job_runner.id,
+                preview_id=identity.preview.databricks.id,
+                workspace_id=foundation.workspace_id,
+                attachment=metastore.assignment,
+                groups_ready=identity.groups_ready,
+                principals_ready=identity.principals_ready,
+                account_provider=account_provider,
+                workspace_provider=workspace_provider,
+            ),
+            child,
+        )
+        github_provider, azuredevops_provider = self._git_providers(name, config)
+        self.source_control = source_control = SourceControl(
+            f"{name}-source",
+            _source_control_args(
+                config, names, foundation, identity, github_provider, azuredevops_provider
+            ),
+            pulumi.ResourceOptions(
+                parent=self,
+                providers=[p for p in (github_provider, azuredevops_provider) if p is not None],
+            ),
+        )
+        # Azure Pipelines' issuers exist once its service connections do; the federation
+        # still belongs to the identity layer, beside the identities it trusts.
+        identity.trust_ci(source_control.ci_trusts)
+        self.git_folders = GitFolders(
+            f"{name}-git-folders",
+            _git_folders_args(config, names, source_control, identity, access, secrets),
+            on_workspace,
+        )
+        self.unity_catalog = catalog = UnityCatalog(
+            f"{name}-uc",
+            _unity_catalog_args(
+                config, names, foundation, identity, metastore, access, workspace_provider
+            ),
+            child,
+        )
+        self.workspace_code = code = WorkspaceCode(
+            f"{name}-code",
+            WorkspaceCodeArgs(
+                folder=names.code_folder,
+                deployer_application_id=identity.deployer.application_id,
+                reader_groups=[names.group(group) for group in config.identity.group_names()],
+                reader_application_id=identity.run_as.reader_application_id,
+                principals_ready=access.principals_ready,
+            ),
+            on_workspace,
+        )
+        self.jobs = Jobs(
+            f"{name}-jobs",
+            _jobs_args(config, names, foundation, identity, catalog, code, access, secrets),
+            on_workspace,
+        )
+        self.register_outputs(self.outputs())
+
+    def _cloud_providers(
+        self, name: str, config: StackConfig
+    ) -> tuple[azure_native.Provider, databricks.Provider]:
         # Credentials come from the environment (az login locally, ARM_USE_OIDC and the
         # GitHub OIDC token in CI), never from config: a developer's `az account set`
         # cannot redirect a deploy, because subscription and tenant are pinned here.
-        self.azure_provider = azure_native.Provider(
+        child = pulumi.ResourceOptions(parent=self)
+        azure = azure_native.Provider(
             f"{name}-azure-native",
             location=config.azure.location,
             subscription_id=config.azure.subscription_id,
             tenant_id=config.azure.tenant_id,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
         )
-        azure = pulumi.ResourceOptions(parent=self, providers=[self.azure_provider])
-
-        self.foundation = Foundation(
-            f"{name}-azure", FoundationArgs(config=config, stack=stack), azure
-        )
-
         # Account-level Databricks API: Unity Catalog metastores, account groups, users
         # and service principals, workspace assignments.
-        self.account_provider = databricks.Provider(
+        account = databricks.Provider(
             f"{name}-databricks-account",
             host=config.databricks.account_host,
             account_id=config.databricks.account_id,
             azure_tenant_id=config.azure.tenant_id,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
         )
+        return azure, account
+
+    def _workspace_provider(
+        self, name: str, config: StackConfig, foundation: Foundation
+    ) -> databricks.Provider:
         # Workspace-level Databricks API, addressed by the workspace this stack creates:
         # the provider cannot be configured before the workspace exists, which also
         # orders every workspace resource after it.
-        self.workspace_provider = databricks.Provider(
+        return databricks.Provider(
             f"{name}-databricks-workspace",
-            host=self.foundation.workspace_url,
-            azure_workspace_resource_id=self.foundation.workspace_resource_id,
+            host=foundation.workspace_url,
+            azure_workspace_resource_id=foundation.workspace_resource_id,
             azure_tenant_id=config.azure.tenant_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        # Identity, source control and Git folders (issue 4). The git providers take their
-        # credential from the environment (GITHUB_TOKEN or a GitHub App token; an Azure
-        # DevOps PAT or OIDC), never from config; owner and organization are pinned here.
-        source = config.source_control
-        self.github_provider = (
-            github.Provider(
-                f"{name}-github",
-                owner=source.github.owner,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+    def _git_providers(
+        self, name: str, config: StackConfig
+    ) -> tuple[github.Provider | None, azuredevops.Provider | None]:
+        # The git providers take their credential from the environment (GITHUB_TOKEN or a
+        # GitHub App token; an Azure DevOps PAT or OIDC), never from config; owner and
+        # organization are pinned here.
+        source, child = config.source_control, pulumi.ResourceOptions(parent=self)
+        github_provider = (
+            github.Provider(f"{name}-github", owner=source.github.owner, opts=child)
             if source.provider == "github" and source.github is not None
             else None
         )
-        self.azuredevops_provider = (
+        azuredevops_provider = (
             azuredevops.Provider(
                 f"{name}-azuredevops",
                 org_service_url=source.azure_devops.organization_url,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=child,
             )
             if source.provider == "azuredevops" and source.azure_devops is not None
             else None
         )
-        # Order matters across the identity and Unity Catalog layers: account principals
-        # first; then the metastore (a created one is owned by one of this stack's
-        # groups) and its assignment; then the workspace access of those principals (a
-        # workspace accepts account principals only once a metastore is attached); then
-        # everything that names them: Git folder ACLs and Unity Catalog grants.
-        self.identity = Identity(
-            f"{name}-identity",
-            IdentityArgs(
-                config=config,
-                stack=stack,
-                resource_group_name=self.foundation.resource_group_name,
-                key_vault=self.foundation.key_vault,
-                account_provider=self.account_provider,
-            ),
-            azure,
-        )
-        self.metastore = MetastoreAttachment(
-            f"{name}-metastore",
-            MetastoreAttachmentArgs(
-                config=config,
-                stack=stack,
-                foundation=self.foundation,
-                account_provider=self.account_provider,
-                owner_dependencies=list(self.identity.groups.values()),
-            ),
-            pulumi.ResourceOptions(parent=self),
-        )
-        self.workspace_access = WorkspaceAccess(
-            f"{name}-workspace-access",
-            WorkspaceAccessArgs(
-                config=config,
-                stack=stack,
-                identity=self.identity,
-                workspace_id=self.foundation.workspace_id,
-                attachment=self.metastore.assignment,
-                account_provider=self.account_provider,
-                workspace_provider=self.workspace_provider,
-            ),
-            pulumi.ResourceOptions(parent=self),
-        )
-        git_providers: list[pulumi.ProviderResource] = [
-            p for p in (self.github_provider, self.azuredevops_provider) if p
-        ]
-        self.source_control = SourceControl(
-            f"{name}-source",
-            SourceControlArgs(
-                config=config,
-                stack=stack,
-                identity=self.identity,
-                workspace_url=self.foundation.workspace_url,
-                workspace_resource_id=self.foundation.workspace_resource_id,
-                github_provider=self.github_provider,
-                azuredevops_provider=self.azuredevops_provider,
-            ),
-            pulumi.ResourceOptions(parent=self, providers=git_providers),
-        )
-        self.git_folders = GitFolders(
-            f"{name}-git-folders",
-            GitFoldersArgs(
-                config=config,
-                stack=stack,
-                repository_url=self.source_control.clone_url,
-                repository_name=self.source_control.repository_name,
-                git_provider=self.source_control.git_provider,
-                deployer=self.identity.deployer,
-                principals_ready=self.workspace_access.workspace_access(),
-            ),
-            pulumi.ResourceOptions(parent=self, providers=[self.workspace_provider]),
-        )
-        # Jobs (issue 6) run as the job runner (or, where configured, the deployer). The
-        # privileges they need on the catalog and zones go into the Unity Catalog layer's
-        # grants, which are authoritative per securable.
-        run_as = (
-            self.identity.deployer if config.jobs.run_as == "deployer" else self.identity.job_runner
-        )
-        self.unity_catalog = UnityCatalog(
-            f"{name}-uc",
-            UnityCatalogArgs(
-                config=config,
-                stack=stack,
-                foundation=self.foundation,
-                attachment=self.metastore,
-                workspace_provider=self.workspace_provider,
-                grant_dependencies=self.workspace_access.grant_dependencies(),
-                extra_grants=run_as_grants(config, stack, run_as.application_id),
-                extra_grant_dependencies=self.workspace_access.workspace_access(),
-            ),
-            pulumi.ResourceOptions(parent=self),
-        )
-        workspace = pulumi.ResourceOptions(parent=self, providers=[self.workspace_provider])
-        self.workspace_code = WorkspaceCode(
-            f"{name}-code",
-            WorkspaceCodeArgs(
-                config=config,
-                stack=stack,
-                deployer=self.identity.deployer,
-                reader_application_id=(
-                    None if run_as is self.identity.deployer else run_as.application_id
-                ),
-                principals_ready=self.workspace_access.workspace_access(),
-            ),
-            workspace,
-        )
-        self.jobs = Jobs(
-            f"{name}-jobs",
-            JobsArgs(
-                config=config,
-                stack=stack,
-                code=self.workspace_code,
-                run_as=run_as,
-                deployer=self.identity.deployer,
-                external_locations=self.unity_catalog.external_locations,
-                workspace_url=self.foundation.workspace_url,
-                principals_ready=self.workspace_access.workspace_access(),
-                # The deployer names run_as once it holds the Service Principal User role
-                # on the job runner (an identity-layer rule set).
-                run_as_ready=[self.identity],
-                data_ready=[self.unity_catalog],
-            ),
-            workspace,
-        )
-
-        self.register_outputs(self.outputs())
+        return github_provider, azuredevops_provider
 
     def outputs(self) -> dict[str, Any]:
         """The stack outputs contract (schema/outputs.schema.json): names are an API."""
-        foundation = self.foundation
+        foundation, identity = self.foundation, self.identity
         return {
             "environment": self.config.environment.value,
             "location": self.config.azure.location,
@@ -255,10 +224,10 @@ class Platform(pulumi.ComponentResource):
             "storageDfsEndpoint": foundation.dfs_endpoint,
             "accessConnectorId": foundation.access_connector_id,
             "keyVaultUri": foundation.key_vault_uri,
-            "groupNames": self.identity.group_names,
-            "deployerApplicationId": self.identity.deployer.application_id,
-            "jobRunnerApplicationId": self.identity.job_runner.application_id,
-            "deployerClientId": self.identity.deployer_client_id,
+            "groupNames": identity.group_names,
+            "deployerApplicationId": identity.deployer.application_id,
+            "jobRunnerApplicationId": identity.job_runner.application_id,
+            "deployerClientId": identity.deployer_client_id,
             "repositoryCloneUrl": self.source_control.clone_url,
             "productionGitFolderPath": self.git_folders.production_path,
             "metastoreId": self.metastore.metastore_id,
@@ -271,3 +240,176 @@ class Platform(pulumi.ComponentResource):
             "jobUrls": self.jobs.job_urls,
             "codeFolder": self.workspace_code.folder,
         }
+
+
+# ----------------------------------------------------------- each layer's args, from config
+
+
+def _foundation_args(config: StackConfig, names: Names) -> FoundationArgs:
+    return FoundationArgs(
+        azure=config.azure,
+        names=names,
+        tags=config.tags(names.stack),
+        catalogs=[catalog.name for catalog in config.unity_catalog.catalogs],
+        protect_data=config.tier.protect_data,
+        purge_protection=config.key_vault_purge_protection,
+    )
+
+
+def _identity_args(
+    config: StackConfig, names: Names, foundation: Foundation, account: databricks.Provider
+) -> IdentityArgs:
+    source = config.source_control
+    github = source.github if source.provider == "github" else None
+    return IdentityArgs(
+        identity=config.identity,
+        names=names,
+        location=config.azure.location,
+        tags=config.tags(names.stack),
+        account_id=config.databricks.account_id,
+        owner_group=config.unity_catalog.owner,
+        jobs_run_as=config.jobs.run_as,
+        resource_group_name=foundation.resource_group_name,
+        key_vault_name=foundation.key_vault.name,
+        github=GithubRepository(github.owner, github.repository) if github else None,
+        account_provider=account,
+    )
+
+
+def _metastore_args(
+    config: StackConfig,
+    names: Names,
+    foundation: Foundation,
+    identity: Identity,
+    account: databricks.Provider,
+) -> MetastoreAttachmentArgs:
+    return MetastoreAttachmentArgs(
+        metastore=config.unity_catalog.metastore,
+        names=names,
+        location=config.azure.location,
+        workspace_id=foundation.workspace_id,
+        access_connector_id=foundation.access_connector_id,
+        storage_access=foundation.storage_access,
+        groups_ready=identity.groups_ready,
+        account_provider=account,
+    )
+
+
+def _source_control_args(
+    config: StackConfig,
+    names: Names,
+    foundation: Foundation,
+    identity: Identity,
+    github_provider: github.Provider | None,
+    azuredevops_provider: azuredevops.Provider | None,
+) -> SourceControlArgs:
+    return SourceControlArgs(
+        source_control=config.source_control,
+        names=names,
+        deploy_branch=config.deploy_branch,
+        production=config.tier.production,
+        tenant_id=config.azure.tenant_id,
+        subscription_id=config.azure.subscription_id,
+        account_id=config.databricks.account_id,
+        workspace_url=foundation.workspace_url,
+        workspace_resource_id=foundation.workspace_resource_id,
+        ci=identity.ci_identities,
+        github_provider=github_provider,
+        azuredevops_provider=azuredevops_provider,
+    )
+
+
+def _git_folders_args(
+    config: StackConfig,
+    names: Names,
+    source_control: SourceControl,
+    identity: Identity,
+    access: WorkspaceAccess,
+    secrets: Secrets,
+) -> GitFoldersArgs:
+    source = config.source_control
+    return GitFoldersArgs(
+        git_folders=config.git_folders,
+        develop_branch=source.develop_branch,
+        main_branch=source.main_branch,
+        repository_url=source_control.clone_url,
+        repository_name=source_control.repository_name,
+        git_provider=source_control.git_provider,
+        deployer_id=identity.deployer.id,
+        deployer_application_id=identity.deployer.application_id,
+        deployer_display_name=config.identity.service_principals.deployer.display_name,
+        token=_required(secrets.git_credential_token, SecretKey.GIT_CREDENTIAL_TOKEN),
+        reader_groups=[names.group(group) for group in config.identity.group_names()],
+        principals_ready=access.principals_ready,
+    )
+
+
+def _unity_catalog_args(
+    config: StackConfig,
+    names: Names,
+    foundation: Foundation,
+    identity: Identity,
+    metastore: MetastoreAttachment,
+    access: WorkspaceAccess,
+    workspace: databricks.Provider,
+) -> UnityCatalogArgs:
+    return UnityCatalogArgs(
+        unity_catalog=config.unity_catalog,
+        names=names,
+        grants=grant_plan(config),
+        principals={PrincipalRole.JOBS_RUN_AS: identity.run_as.application_id},
+        protect_data=config.tier.protect_data,
+        workspace_id=foundation.workspace_id,
+        storage_account_name=foundation.storage_account_name,
+        zone_containers={zone: c.name for zone, c in foundation.zone_containers.items()},
+        catalog_containers={name: c.name for name, c in foundation.catalog_containers.items()},
+        access_connector_id=foundation.access_connector_id,
+        storage_access=foundation.storage_access,
+        metastore_id=metastore.metastore_id,
+        attachment=metastore.assignment,
+        groups_ready=access.groups_ready,
+        principals_ready=access.principals_ready,
+        workspace_provider=workspace,
+    )
+
+
+def _jobs_args(
+    config: StackConfig,
+    names: Names,
+    foundation: Foundation,
+    identity: Identity,
+    catalog: UnityCatalog,
+    code: WorkspaceCode,
+    access: WorkspaceAccess,
+    secrets: Secrets,
+) -> JobsArgs:
+    return JobsArgs(
+        jobs=config.jobs,
+        notifications=config.notifications,
+        names=names,
+        tags=config.tags(names.stack),
+        schedules_paused=config.tier.schedules_paused,
+        catalog=config.jobs_catalog,
+        landing_zone=config.landing_zone,
+        checkpoint_zone=config.checkpoint_zone,
+        company=config.prefix,
+        seed_sample_data=config.seed_sample_data,
+        grant_checks=integration_grant_checks(config, names),
+        notebook_paths=code.notebook_paths,
+        run_as=identity.run_as,
+        deployer_application_id=identity.deployer.application_id,
+        zone_urls={zone: location.url for zone, location in catalog.external_locations.items()},
+        workspace_url=foundation.workspace_url,
+        teams_webhook_url=secrets.teams_webhook_url,
+        git_sync_token=secrets.git_sync_token,
+        # The deployer names run_as once it holds the Service Principal User role (an
+        # identity-layer rule set); the jobs run their code and read the catalog's data.
+        ready=[code, identity, catalog],
+        principals_ready=access.principals_ready,
+    )
+
+
+def _required(secret: pulumi.Output[str] | None, key: str) -> pulumi.Output[str]:
+    if secret is None:  # the config model refuses a stack without it
+        raise ValueError(f"the secret dataops:{key} is not set")
+    return secret

@@ -6,14 +6,17 @@ import pulumi
 
 from components.config import PROJECT
 from components.platform import Platform, PlatformArgs
-from components.pulumi_config import read_stack_config
+from components.pulumi_config import read_secrets, read_stack_config
 
 
 def define_stack() -> None:
     """Validate the stack config, build the platform, export the outputs contract."""
     config = read_stack_config()  # raises ConfigError before any resource is registered
     stack = pulumi.get_stack()
-    platform = Platform(f"{config.prefix}-{stack}", PlatformArgs(config=config, stack=stack))
+    secrets = read_secrets()  # the only place secrets are read; layers get the values
+    platform = Platform(
+        f"{config.prefix}-{stack}", PlatformArgs(config=config, stack=stack, secrets=secrets)
+    )
     for key, value in platform.outputs().items():
         pulumi.export(key, value)
     pulumi.log.debug(f"{PROJECT}: stack {stack} defined")

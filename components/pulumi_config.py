@@ -7,12 +7,14 @@ validate exactly the same way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components.config import PROJECT, SECRET_KEYS, StackConfig, load_stack_config
+from components.config import PROJECT, StackConfig, load_stack_config
+from components.secret_keys import SecretKey
 
 
 def stack_file_name() -> str:
@@ -39,8 +41,20 @@ def read_stack_config() -> StackConfig:
     return load_stack_config(values, stack_file_name(), secure)
 
 
-def read_secret(key: str) -> pulumi.Output[str] | None:
-    """A secret config value as ``Output.secret`` (``None`` when the stack does not set it)."""
-    if key not in SECRET_KEYS:
-        raise KeyError(f"{key!r} is not a declared secret key")
-    return pulumi.Config(PROJECT).get_secret(key)
+@dataclass(frozen=True)
+class Secrets:
+    """The stack's secret config values, each an ``Output.secret`` (None: not set)."""
+
+    teams_webhook_url: pulumi.Output[str] | None
+    git_sync_token: pulumi.Output[str] | None
+    git_credential_token: pulumi.Output[str] | None
+
+
+def read_secrets() -> Secrets:
+    """Every secret the program uses, read once; layers are handed the values."""
+    config = pulumi.Config(PROJECT)
+    return Secrets(
+        teams_webhook_url=config.get_secret(SecretKey.TEAMS_WEBHOOK_URL),
+        git_sync_token=config.get_secret(SecretKey.GIT_SYNC_TOKEN),
+        git_credential_token=config.get_secret(SecretKey.GIT_CREDENTIAL_TOKEN),
+    )

@@ -11,6 +11,7 @@ policies, and every stack a workload-identity service connection for its pipelin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -18,13 +19,9 @@ import pulumi
 import pulumi_azuredevops as azuredevops
 import pulumi_github as github
 
-from components.config import AzureDevopsConfig, GithubConfig, StackConfig, Tier
-from components.identity import (
-    AZURE_TOKEN_EXCHANGE_AUDIENCE,
-    CiPrincipal,
-    Identity,
-    preview_environment,
-)
+from components.config import AzureDevopsConfig, GithubConfig, SourceControlConfig
+from components.identity import AZURE_TOKEN_EXCHANGE_AUDIENCE, CiIdentity, CiRole, CiTrust
+from components.naming import Names
 
 CODEOWNERS_PATH = ".github/CODEOWNERS"
 # Built-in repository role ids, as rulesets name bypass actors.
@@ -33,11 +30,19 @@ REPOSITORY_ADMIN_ROLE = 5
 
 @dataclass(frozen=True)
 class SourceControlArgs:
-    config: StackConfig
-    stack: str
-    identity: Identity
+    source_control: SourceControlConfig
+    names: Names
+    # The branch that deploys this stack, and whether reviewers bind admins too (the
+    # stack's tier decides both).
+    deploy_branch: str
+    production: bool
+    tenant_id: str
+    subscription_id: str
+    account_id: str
     workspace_url: pulumi.Input[str]
     workspace_resource_id: pulumi.Input[str]
+    # The identities CI deploys and previews as: "deploy" and "preview".
+    ci: Mapping[str, CiIdentity]
     github_provider: github.Provider | None = None
     azuredevops_provider: azuredevops.Provider | None = None
 
@@ -48,12 +53,16 @@ class SourceControl(pulumi.ComponentResource):
     clone_url: pulumi.Output[str]
     repository_name: str
     git_provider: str  # as Databricks git credentials and Git folders name it
+    # Federations the identity layer must trust that only exist once this layer does
+    # (Azure Pipelines' service connections).
+    ci_trusts: list[CiTrust]
 
     def __init__(
         self, name: str, args: SourceControlArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("dataops:source:SourceControl", name, None, opts)
-        source = args.config.source_control
+        source = args.source_control
+        self.ci_trusts = []
         if source.provider == "github":
             if source.github is None or args.github_provider is None:
                 raise ValueError("provider github needs sourceControl.github and its provider")
@@ -95,7 +104,7 @@ class SourceControl(pulumi.ComponentResource):
     def _github_repository(
         self, name: str, args: SourceControlArgs, config: GithubConfig
     ) -> pulumi.Output[str]:
-        source = args.config.source_control
+        source = args.source_control
         develop, main = source.develop_branch, source.main_branch
         protection = config.main_protection
         # The repository holds every stack's code and history: deleting it takes an
@@ -231,15 +240,12 @@ class SourceControl(pulumi.ComponentResource):
 
         The deploy environment hands out a token for the deploying identities, which are
         powerful (the deployer is a Databricks account admin), so every tier accepts
-        deployments only from the one branch that deploys it (dev from develop, staging
-        and prod from main); a workflow on any other branch cannot reach it. Pull
-        requests preview in ``<stack>-preview``, whose identities can only read.
+        deployments only from the one branch that deploys it (its tier's row says which:
+        dev from develop, staging and prod from main); a workflow on any other branch
+        cannot reach it. Pull requests preview in ``<stack>-preview``, whose identities
+        can only read.
         """
-        stack, prod = args.stack, args.config.environment is Tier.PROD
-        source = args.config.source_control
-        deploy_branch = (
-            source.develop_branch if args.config.environment is Tier.DEV else (source.main_branch)
-        )
+        names, deploy_branch = args.names, args.deploy_branch
         child = pulumi.ResourceOptions(parent=self)
         # Environment reviewers are GitHub user ids; config names them by login.
         reviewer_ids = [
@@ -249,15 +255,15 @@ class SourceControl(pulumi.ComponentResource):
         environment = github.RepositoryEnvironment(
             f"{name}-environment",
             repository=repository,
-            environment=stack,
+            environment=names.deploy_environment,
             reviewers=(
                 [github.RepositoryEnvironmentReviewerArgs(users=reviewer_ids)]
                 if reviewer_ids
                 else None
             ),
             prevent_self_review=True if reviewer_ids else None,
-            # In prod the reviewers bind everyone, repository admins included.
-            can_admins_bypass=not prod,
+            # In production the reviewers bind everyone, repository admins included.
+            can_admins_bypass=not args.production,
             deployment_branch_policy=github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
                 protected_branches=False, custom_branch_policies=True
             ),
@@ -274,20 +280,20 @@ class SourceControl(pulumi.ComponentResource):
             f"{name}-variable",
             repository,
             environment,
-            self._ci_variables(args, args.identity.deploy),
+            self._ci_variables(args, args.ci["deploy"]),
         )
         # Any branch may preview (that is what pull requests do); nothing here can write.
         preview = github.RepositoryEnvironment(
             f"{name}-preview-environment",
             repository=repository,
-            environment=preview_environment(stack),
+            environment=names.preview_environment,
             opts=child,
         )
         self._github_variables(
             f"{name}-preview-variable",
             repository,
             preview,
-            self._ci_variables(args, args.identity.preview),
+            self._ci_variables(args, args.ci["preview"]),
         )
 
     def _github_variables(
@@ -309,19 +315,18 @@ class SourceControl(pulumi.ComponentResource):
 
     @staticmethod
     def _ci_variables(
-        args: SourceControlArgs, principal: CiPrincipal
+        args: SourceControlArgs, principal: CiIdentity
     ) -> dict[str, pulumi.Input[str]]:
-        config = args.config
         # Exactly the names the delivery workflows read. None is a secret: CI signs in
         # through OIDC, so the environment holds identifiers only.
         return {
-            "ARM_CLIENT_ID": principal.client_id,
-            "ARM_TENANT_ID": config.azure.tenant_id,
-            "ARM_SUBSCRIPTION_ID": config.azure.subscription_id,
+            "ARM_CLIENT_ID": principal.azure_client_id,
+            "ARM_TENANT_ID": args.tenant_id,
+            "ARM_SUBSCRIPTION_ID": args.subscription_id,
             "DATABRICKS_HOST": args.workspace_url,
             "DATABRICKS_AZURE_RESOURCE_ID": args.workspace_resource_id,
-            "DATABRICKS_ACCOUNT_ID": config.databricks.account_id,
-            "DATABRICKS_CLIENT_ID": principal.databricks.application_id,
+            "DATABRICKS_ACCOUNT_ID": args.account_id,
+            "DATABRICKS_CLIENT_ID": principal.databricks_application_id,
         }
 
     # ------------------------------------------------------------------ Azure DevOps
@@ -333,7 +338,7 @@ class SourceControl(pulumi.ComponentResource):
         config: AzureDevopsConfig,
         provider: azuredevops.Provider,
     ) -> pulumi.Output[str]:
-        source = args.config.source_control
+        source = args.source_control
         child = pulumi.ResourceOptions(parent=self)
         if config.manage_project:
             project = azuredevops.Project(
@@ -439,35 +444,40 @@ class SourceControl(pulumi.ComponentResource):
     def _azure_pipelines_federation(
         self, name: str, args: SourceControlArgs, project_id: pulumi.Output[str]
     ) -> None:
-        config, identity = args.config, args.identity
+        names = args.names
         # The pipeline's Azure service connections sign in as the stack's managed
         # identities by workload identity federation: Azure DevOps issues the token, so
-        # its issuer and subject come from the connection, and the identity trusts them.
-        # `dataops-<stack>` deploys; `dataops-<stack>-preview` previews pull requests.
-        for connection_name, principal in (
-            (f"dataops-{args.stack}", identity.deploy),
-            (f"dataops-{preview_environment(args.stack)}", identity.preview),
-        ):
+        # its issuer and subject come from the connection, and the identity layer trusts
+        # them (ci_trusts). `dataops-<stack>` deploys; `dataops-<stack>-preview` previews
+        # pull requests.
+        roles: tuple[tuple[CiRole, str], ...] = (
+            ("deploy", names.service_connection),
+            ("preview", names.preview_service_connection),
+        )
+        for role, connection_name in roles:
+            principal = args.ci[role]
             connection = azuredevops.ServiceEndpointAzureRM(
                 f"{name}-service-connection-{connection_name}",
                 project_id=project_id,
                 service_endpoint_name=connection_name,
-                description=f"Stack {args.stack} (workload identity federation, no secret)",
+                description=f"Stack {names.stack} (workload identity federation, no secret)",
                 service_endpoint_authentication_scheme="WorkloadIdentityFederation",
                 credentials=azuredevops.ServiceEndpointAzureRMCredentialsArgs(
-                    serviceprincipalid=principal.client_id
+                    serviceprincipalid=principal.azure_client_id
                 ),
-                azurerm_spn_tenantid=config.azure.tenant_id,
-                azurerm_subscription_id=config.azure.subscription_id,
-                azurerm_subscription_name=f"dataops {args.stack}",
+                azurerm_spn_tenantid=args.tenant_id,
+                azurerm_subscription_id=args.subscription_id,
+                azurerm_subscription_name=f"dataops {names.stack}",
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            identity.trust_ci(
-                principal,
-                connection_name.replace("dataops-", "azure-pipelines-"),
-                connection.workload_identity_federation_issuer,
-                connection.workload_identity_federation_subject,
-                databricks_audience=AZURE_TOKEN_EXCHANGE_AUDIENCE,
+            self.ci_trusts.append(
+                CiTrust(
+                    role,
+                    connection_name.replace("dataops-", "azure-pipelines-"),
+                    connection.workload_identity_federation_issuer,
+                    connection.workload_identity_federation_subject,
+                    databricks_audience=AZURE_TOKEN_EXCHANGE_AUDIENCE,
+                )
             )
 
 

@@ -9,127 +9,88 @@ objects reached through a workspace attached to that metastore, and ``ISOLATED``
 are bound to the workspace that creates them, which must be this stack's workspace. All
 of them wait for the metastore assignment.
 
-Grants and owners name account groups by their display names; the identity layer
-creates the groups, and everything that names a principal waits for them. Other layers
-add grants for principals that config does not name (the job runner, by its application
-id) through ``UnityCatalogArgs.extra_grants``: ``Grants`` is authoritative per securable,
-so they are merged into that securable's one ``Grants`` resource, never a second one
-that would revert the first on every ``pulumi up``.
+Grants are the stack's grant plan (``components/grants.py``), rendered by one loop: one
+``Grants`` per securable, because ``Grants`` is authoritative and a second one on the
+same securable would revert the first on every ``pulumi up``. Grants and owners name
+account groups by their display names; everything that names a principal waits for it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_databricks as databricks
 
-from components.config import GrantConfig, Privilege, StackConfig
-from components.foundation import Foundation
+from components.config import MetastoreConfig, UnityCatalogConfig
+from components.grants import Grant, GrantPlan, Group, PrincipalRole, Securable, SecurableKind
+from components.naming import Names
 
 ISOLATED_CATALOG = "ISOLATED"
 ISOLATED_SECURABLE = "ISOLATION_MODE_ISOLATED"
 READ_WRITE_BINDING = "BINDING_TYPE_READ_WRITE"
-# What the owner group needs on the metastore to create the stack's objects; ownership of
-# what exists covers changing it.
-METASTORE_PRIVILEGES = ("CREATE_CATALOG", "CREATE_EXTERNAL_LOCATION", "CREATE_STORAGE_CREDENTIAL")
 
 
 @dataclass(frozen=True)
 class MetastoreAttachmentArgs:
-    config: StackConfig
-    stack: str
-    foundation: Foundation
+    metastore: MetastoreConfig
+    names: Names
+    location: str
+    workspace_id: pulumi.Input[str]
+    access_connector_id: pulumi.Input[str]
+    # The access connector's role on the storage, which Databricks checks.
+    storage_access: pulumi.Resource
+    # The account groups (a created metastore is owned by one of them).
+    groups_ready: Sequence[pulumi.Resource]
     account_provider: databricks.Provider
-    # The account group that owns a created metastore (created by the identity layer).
-    owner_dependencies: Sequence[pulumi.Resource] = field(default=())
-
-
-@dataclass(frozen=True)
-class Securable:
-    """A securable this layer grants on: a catalog, a schema (``catalog.schema``) or the
-    external location of a data zone (by zone name)."""
-
-    kind: Literal["catalog", "schema", "zone"]
-    name: str
-
-
-@dataclass(frozen=True)
-class PrincipalGrant:
-    """Privileges of a principal config does not name, such as a service principal,
-    which Unity Catalog knows by its application id (known once it exists)."""
-
-    principal: pulumi.Input[str]
-    privileges: tuple[Privilege, ...]
 
 
 @dataclass(frozen=True)
 class UnityCatalogArgs:
-    config: StackConfig
-    stack: str
-    foundation: Foundation
-    attachment: MetastoreAttachment
+    unity_catalog: UnityCatalogConfig
+    names: Names
+    grants: GrantPlan
+    # Principals the grant plan names by role (the jobs' run-as application id).
+    principals: Mapping[PrincipalRole, pulumi.Input[str]]
+    protect_data: bool
+    workspace_id: pulumi.Input[str]
+    storage_account_name: pulumi.Input[str]
+    # Container names by zone and by catalog (the foundation's).
+    zone_containers: Mapping[str, pulumi.Input[str]]
+    catalog_containers: Mapping[str, pulumi.Input[str]]
+    access_connector_id: pulumi.Input[str]
+    storage_access: pulumi.Resource
+    metastore_id: pulumi.Input[str]
+    attachment: pulumi.Resource
+    # What a grant to a group waits for (the group, in this workspace), and what a grant
+    # to a principal role waits for (every principal, in this workspace).
+    groups_ready: Sequence[pulumi.Resource]
+    principals_ready: Sequence[pulumi.Resource]
     workspace_provider: databricks.Provider
-    # What grants naming account groups wait for: the groups, assigned to the workspace
-    # (the identity layer's WorkspaceAccess.grant_dependencies()).
-    grant_dependencies: Sequence[pulumi.Resource] = field(default=())
-    # Grants other layers need (the jobs' run-as principal), merged after config's into
-    # each securable's Grants; they wait for extra_grant_dependencies too.
-    extra_grants: Mapping[Securable, Sequence[PrincipalGrant]] = field(default_factory=dict)
-    extra_grant_dependencies: Sequence[pulumi.Resource] = field(default=())
+
+
+def _check_securables(args: UnityCatalogArgs) -> None:
+    """Refuse grants on a securable this layer does not create: they would be lost."""
+    known = {Securable(SecurableKind.METASTORE)}
+    known.update(Securable(SecurableKind.EXTERNAL_LOCATION, zone) for zone in args.zone_containers)
+    for catalog in args.unity_catalog.catalogs:
+        known.add(Securable(SecurableKind.CATALOG, catalog.name))
+        known.update(
+            Securable(SecurableKind.SCHEMA, f"{catalog.name}.{schema.name}")
+            for schema in catalog.schemas
+        )
+    unknown = sorted(f"{s.kind} {s.name}" for s in args.grants if s not in known)
+    if unknown:
+        raise ValueError(
+            f"stack {args.names.stack}: grants on securables it does not create: {unknown}"
+        )
 
 
 def abfss_url(container: pulumi.Input[str], account: pulumi.Input[str]) -> pulumi.Output[str]:
     """The ADLS Gen2 URL of a whole container, as Unity Catalog takes it."""
     return pulumi.Output.concat("abfss://", container, "@", account, ".dfs.core.windows.net/")
-
-
-def uc_name_prefix(config: StackConfig, stack: str) -> str:
-    """Prefix of this stack's metastore-wide names (credentials, external locations).
-
-    The metastore is shared by every stack in the region, so these names carry the stack.
-    """
-    return re.sub(r"[^a-z0-9_]", "_", f"{config.prefix}_{stack}".lower())
-
-
-def _grants(
-    config: StackConfig,
-    stack: str,
-    grants: Sequence[GrantConfig],
-    extra: Sequence[PrincipalGrant] = (),
-) -> list[databricks.GrantsGrantArgs]:
-    # Config names a stack's groups ("analysts"); the account knows them by their
-    # stack-qualified display names ("prod-analysts"), which is what a grant must name.
-    return [
-        *(
-            databricks.GrantsGrantArgs(
-                principal=config.group_display_name(stack, grant.group),
-                privileges=list(grant.privileges),
-            )
-            for grant in grants
-        ),
-        *(
-            databricks.GrantsGrantArgs(principal=grant.principal, privileges=list(grant.privileges))
-            for grant in extra
-        ),
-    ]
-
-
-def _check_securables(
-    config: StackConfig, stack: str, extra_grants: Mapping[Securable, Sequence[PrincipalGrant]]
-) -> None:
-    """Refuse extra grants on a securable this layer does not create: they would be lost."""
-    uc = config.unity_catalog
-    known = {Securable("zone", zone) for zone in config.azure.storage.zones}
-    for catalog in uc.catalogs:
-        known.add(Securable("catalog", catalog.name))
-        known.update(Securable("schema", f"{catalog.name}.{s.name}") for s in catalog.schemas)
-    unknown = sorted(f"{s.kind} {s.name}" for s in extra_grants if s not in known)
-    if unknown:
-        raise ValueError(f"stack {stack}: grants on securables it does not create: {unknown}")
 
 
 class MetastoreAttachment(pulumi.ComponentResource):
@@ -151,8 +112,7 @@ class MetastoreAttachment(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("dataops:unitycatalog:MetastoreAttachment", name, None, opts)
-        config, stack, foundation = args.config, args.stack, args.foundation
-        metastore = config.unity_catalog.metastore
+        metastore, names = args.metastore, args.names
         account = pulumi.ResourceOptions(parent=self, provider=args.account_provider)
         assignment_after: list[pulumi.Resource] = []
         if metastore.mode == "create":
@@ -162,15 +122,15 @@ class MetastoreAttachment(pulumi.ComponentResource):
             self.metastore = databricks.Metastore(
                 f"{name}-created",
                 name=metastore.name,
-                region=metastore.region or config.azure.location,
-                owner=config.group_display_name(stack, owner) if owner else None,
+                region=metastore.region or args.location,
+                owner=names.group(owner) if owner else None,
                 storage_root=metastore.storage_root,
                 force_destroy=False,
                 opts=pulumi.ResourceOptions.merge(
                     account,
                     pulumi.ResourceOptions(
                         protect=True,
-                        depends_on=list(args.owner_dependencies) if owner else [],
+                        depends_on=list(args.groups_ready) if owner else [],
                     ),
                 ),
             )
@@ -182,14 +142,14 @@ class MetastoreAttachment(pulumi.ComponentResource):
                     databricks.MetastoreDataAccess(
                         f"{name}-root-access",
                         metastore_id=self.metastore.id,
-                        name=f"{uc_name_prefix(config, stack)}_metastore_root",
+                        name=names.metastore_root_access,
                         azure_managed_identity=databricks.MetastoreDataAccessAzureManagedIdentityArgs(
-                            access_connector_id=foundation.access_connector_id
+                            access_connector_id=args.access_connector_id
                         ),
                         is_default=True,
-                        comment=f"Managed by dataops (stack {stack})",
+                        comment=names.comment,
                         opts=pulumi.ResourceOptions.merge(
-                            account, pulumi.ResourceOptions(depends_on=[foundation.storage_access])
+                            account, pulumi.ResourceOptions(depends_on=[args.storage_access])
                         ),
                     )
                 )
@@ -200,7 +160,7 @@ class MetastoreAttachment(pulumi.ComponentResource):
         self.assignment = databricks.MetastoreAssignment(
             f"{name}-assignment",
             metastore_id=self.metastore_id,
-            workspace_id=foundation.workspace_id,
+            workspace_id=args.workspace_id,
             opts=pulumi.ResourceOptions.merge(
                 account,
                 pulumi.ResourceOptions(
@@ -229,49 +189,40 @@ class UnityCatalog(pulumi.ComponentResource):
         self, name: str, args: UnityCatalogArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("dataops:unitycatalog:UnityCatalog", name, None, opts)
-        config, stack, foundation = args.config, args.stack, args.foundation
-        uc = config.unity_catalog
-        self._workspace_provider = args.workspace_provider
-        self._assignment = args.attachment.assignment
-        self._principals = list(args.grant_dependencies)
-        _check_securables(config, stack, args.extra_grants)
-        extra, extra_principals = args.extra_grants, list(args.extra_grant_dependencies)
-
-        def grants_opts(securable: Securable, *after: pulumi.Resource) -> pulumi.ResourceOptions:
-            waits = extra_principals if extra.get(securable) else []
-            return self._owned(*after, *waits)
-
-        prefix = uc_name_prefix(config, stack)
-        comment = f"Managed by dataops (stack {stack})"
-        workspace_id = foundation.workspace_id
+        uc, names = args.unity_catalog, args.names
+        self._name = name
+        self._args = args
+        _check_securables(args)
+        comment = names.comment
+        workspace_id = args.workspace_id
         # A Unity Catalog object belongs to whoever creates it, and only its owner (or a
         # metastore admin) may change its grants: left alone, the person who ran the first
         # `pulumi up` would own everything and every later CI deploy would be refused.
         # The owner group holds the deployer (identity layer) and that person's admins.
-        owner = config.group_display_name(stack, uc.owner)
-        # Non-authoritative (databricks.Grant, one principal): the metastore is shared by
-        # every stack and each grants only its own group.
-        databricks.Grant(
-            f"{name}-metastore-privileges",
-            metastore=args.attachment.metastore_id,
-            principal=owner,
-            privileges=list(METASTORE_PRIVILEGES),
-            opts=self._owned(),
-        )
+        owner = names.group(uc.owner)
+        # Where each securable's grants go, and what they wait for (its binding, so a
+        # destroy revokes before it unbinds).
+        self._securables: dict[Securable, tuple[str, pulumi.Input[str], list[pulumi.Resource]]] = {
+            Securable(SecurableKind.METASTORE): (
+                f"{name}-metastore-privileges",
+                args.metastore_id,
+                [],
+            )
+        }
 
         # -------------------------------------------------------------- workspace level
         # Through the access connector's managed identity: no secret to rotate. It waits
         # for the connector's role on the storage account, which Databricks checks.
         self.storage_credential = databricks.StorageCredential(
             f"{name}-credential",
-            name=f"{prefix}_access_connector",
+            name=names.storage_credential,
             azure_managed_identity=databricks.StorageCredentialAzureManagedIdentityArgs(
-                access_connector_id=foundation.access_connector_id
+                access_connector_id=args.access_connector_id
             ),
             isolation_mode=ISOLATED_SECURABLE,
             comment=comment,
             owner=owner,
-            opts=self._owned(foundation.storage_access),
+            opts=self._owned(args.storage_access),
         )
         credential_binding = self._bind(
             f"{name}-credential-binding",
@@ -281,11 +232,11 @@ class UnityCatalog(pulumi.ComponentResource):
         )
 
         self.external_locations = {}
-        for zone, container in foundation.zone_containers.items():
+        for zone, container in args.zone_containers.items():
             location = databricks.ExternalLocation(
                 f"{name}-location-{zone}",
-                name=f"{prefix}_{zone}",
-                url=abfss_url(container.name, foundation.storage_account_name),
+                name=names.zone_location(zone),
+                url=abfss_url(container, args.storage_account_name),
                 credential_name=self.storage_credential.name,
                 isolation_mode=ISOLATED_SECURABLE,
                 comment=f"Data zone {zone}. {comment}",
@@ -295,16 +246,11 @@ class UnityCatalog(pulumi.ComponentResource):
             binding = self._bind(
                 f"{name}-location-{zone}-binding", location.name, "external_location", workspace_id
             )
-            zone_securable = Securable("zone", zone)
-            if uc.external_location_grants or extra.get(zone_securable):
-                databricks.Grants(
-                    f"{name}-location-{zone}-grants",
-                    external_location=location.name,
-                    grants=_grants(
-                        config, stack, uc.external_location_grants, extra.get(zone_securable, ())
-                    ),
-                    opts=grants_opts(zone_securable, binding),
-                )
+            self._securables[Securable(SecurableKind.EXTERNAL_LOCATION, zone)] = (
+                f"{name}-location-{zone}-grants",
+                location.name,
+                [binding],
+            )
             self.external_locations[zone] = location
 
         self.catalogs = {}
@@ -312,14 +258,15 @@ class UnityCatalog(pulumi.ComponentResource):
         catalog_bindings: dict[str, databricks.WorkspaceBinding] = {}
         for catalog_config in uc.catalogs:
             catalog_name = catalog_config.name
-            container = foundation.catalog_containers[catalog_name]
-            managed_url = abfss_url(container.name, foundation.storage_account_name)
+            managed_url = abfss_url(
+                args.catalog_containers[catalog_name], args.storage_account_name
+            )
             # A catalog's managed location must lie inside an external location; this one
             # covers exactly the catalog's container and carries no grants: its files are
             # reached only through the catalog's tables.
             managed_location = databricks.ExternalLocation(
                 f"{name}-catalog-{catalog_name}-location",
-                name=f"{prefix}_catalog_{catalog_name}",
+                name=names.catalog_location(catalog_name),
                 url=managed_url,
                 credential_name=self.storage_credential.name,
                 isolation_mode=ISOLATED_SECURABLE,
@@ -341,7 +288,7 @@ class UnityCatalog(pulumi.ComponentResource):
                 isolation_mode=ISOLATED_CATALOG,
                 owner=owner,
                 force_destroy=False,
-                opts=self._owned(managed_binding, protect=config.protect_data),
+                opts=self._owned(managed_binding, protect=args.protect_data),
             )
             # Bound to this workspace only: other environments' workspaces share the
             # metastore but cannot see this catalog.
@@ -349,16 +296,11 @@ class UnityCatalog(pulumi.ComponentResource):
                 f"{name}-catalog-{catalog_name}-binding", catalog.name, "catalog", workspace_id
             )
             catalog_bindings[catalog_name] = catalog_binding
-            catalog_securable = Securable("catalog", catalog_name)
-            if catalog_config.grants or extra.get(catalog_securable):
-                databricks.Grants(
-                    f"{name}-catalog-{catalog_name}-grants",
-                    catalog=catalog.name,
-                    grants=_grants(
-                        config, stack, catalog_config.grants, extra.get(catalog_securable, ())
-                    ),
-                    opts=grants_opts(catalog_securable, catalog_binding),
-                )
+            self._securables[Securable(SecurableKind.CATALOG, catalog_name)] = (
+                f"{name}-catalog-{catalog_name}-grants",
+                catalog.name,
+                [catalog_binding],
+            )
             for schema_config in catalog_config.schemas:
                 schema = databricks.Schema(
                     f"{name}-schema-{catalog_name}-{schema_config.name}",
@@ -367,20 +309,20 @@ class UnityCatalog(pulumi.ComponentResource):
                     comment=schema_config.comment,
                     owner=owner,
                     force_destroy=False,
-                    opts=self._owned(catalog_binding, protect=config.protect_data),
+                    opts=self._owned(catalog_binding, protect=args.protect_data),
                 )
-                schema_securable = Securable("schema", f"{catalog_name}.{schema_config.name}")
-                if schema_config.grants or extra.get(schema_securable):
-                    databricks.Grants(
-                        f"{name}-schema-{catalog_name}-{schema_config.name}-grants",
-                        schema=schema.id,
-                        grants=_grants(
-                            config, stack, schema_config.grants, extra.get(schema_securable, ())
-                        ),
-                        opts=grants_opts(schema_securable, schema),
-                    )
-                self.schemas[f"{catalog_name}.{schema_config.name}"] = schema
+                qualified = f"{catalog_name}.{schema_config.name}"
+                self._securables[Securable(SecurableKind.SCHEMA, qualified)] = (
+                    f"{name}-schema-{catalog_name}-{schema_config.name}-grants",
+                    schema.id,
+                    [schema],
+                )
+                self.schemas[qualified] = schema
             self.catalogs[catalog_name] = catalog
+
+        # The grant plan, one securable at a time.
+        for securable, grants in args.grants.items():
+            self._grant(securable, grants)
 
         if uc.default_catalog:
             # The current way to set a workspace's default catalog; the metastore
@@ -415,21 +357,63 @@ class UnityCatalog(pulumi.ComponentResource):
             }
         )
 
+    def _grant(self, securable: Securable, grants: Sequence[Grant]) -> None:
+        """Render one securable's grants: authoritative ``Grants``, or on a securable every
+        stack shares, one non-authoritative ``Grant`` per principal."""
+        resource_name, securable_name, after = self._securables[securable]
+        # A grant to a principal role waits for every principal, not only the groups.
+        waits = (
+            self._args.principals_ready
+            if any(isinstance(g.principal, PrincipalRole) for g in grants)
+            else []
+        )
+        opts = self._owned(*after, *waits)
+        # The one argument that differs by kind: catalog=, schema=, external_location=...
+        target: dict[str, Any] = {securable.kind.grants_argument: securable_name}
+        if securable.kind.shared:
+            for index, grant in enumerate(grants):
+                databricks.Grant(
+                    resource_name if index == 0 else f"{resource_name}-{index}",
+                    principal=self._principal(grant),
+                    privileges=list(grant.privileges),
+                    opts=opts,
+                    **target,
+                )
+            return
+        databricks.Grants(
+            resource_name,
+            grants=[
+                databricks.GrantsGrantArgs(
+                    principal=self._principal(grant), privileges=list(grant.privileges)
+                )
+                for grant in grants
+            ],
+            opts=opts,
+            **target,
+        )
+
+    def _principal(self, grant: Grant) -> pulumi.Input[str]:
+        # Config names a stack's groups ("analysts"); the account knows them by their
+        # stack-qualified display names ("prod-analysts"), which is what a grant must name.
+        if isinstance(grant.principal, Group):
+            return self._args.names.group(grant.principal.name)
+        return self._args.principals[grant.principal]
+
     def _on_workspace(
         self, *after: pulumi.Resource, protect: bool = False
     ) -> pulumi.ResourceOptions:
         """Options of a workspace-level resource: after the metastore assignment, always."""
         return pulumi.ResourceOptions(
             parent=self,
-            provider=self._workspace_provider,
-            depends_on=[self._assignment, *after],
+            provider=self._args.workspace_provider,
+            depends_on=[self._args.attachment, *after],
             protect=protect,
         )
 
     def _owned(self, *after: pulumi.Resource, protect: bool = False) -> pulumi.ResourceOptions:
         """Options of a resource that names a group (its owner, a grantee): it also waits
         for the groups and their workspace assignments, which a name does not imply."""
-        return self._on_workspace(*after, *self._principals, protect=protect)
+        return self._on_workspace(*after, *self._args.groups_ready, protect=protect)
 
     def _bind(
         self,

@@ -21,14 +21,13 @@ elsewhere (config refuses a prod code folder under ``/Shared``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import pulumi
 import pulumi_databricks as databricks
 
-from components.config import StackConfig
 from notebooks.dataops_jobs.parameters import EntryPoint
 from notebooks.dataops_jobs.upload import Upload, upload_manifest
 
@@ -38,9 +37,11 @@ NOTEBOOK_FORMAT = "SOURCE"
 
 @dataclass(frozen=True)
 class WorkspaceCodeArgs:
-    config: StackConfig
-    stack: str
-    deployer: databricks.ServicePrincipal
+    # The code folder (workspace path).
+    folder: str
+    deployer_application_id: pulumi.Input[str]
+    # Account group display names that read the code.
+    reader_groups: Sequence[str]
     # The application id the jobs run as, when it is not the deployer's (which manages
     # the folder anyway): it reads the code it runs.
     reader_application_id: pulumi.Input[str] | None
@@ -58,6 +59,7 @@ class WorkspaceCode(pulumi.ComponentResource):
     """The job code of one commit, in the stack's code folder."""
 
     folder: str
+    notebook_paths: dict[str, str]
     directories: dict[str, databricks.Directory]
     notebooks: dict[str, databricks.Notebook]
     files: dict[str, databricks.WorkspaceFile]
@@ -66,8 +68,7 @@ class WorkspaceCode(pulumi.ComponentResource):
         self, name: str, args: WorkspaceCodeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("dataops:workspace:WorkspaceCode", name, None, opts)
-        config, stack = args.config, args.stack
-        self.folder = config.code_folder(stack)
+        self.folder = args.folder
         uploads = upload_manifest(args.repo_root)
 
         # Every folder of the tree is a resource, parents first: a destroy then removes
@@ -84,15 +85,14 @@ class WorkspaceCode(pulumi.ComponentResource):
         root = self.directories[""]
         access = [
             databricks.PermissionsAccessControlArgs(
-                service_principal_name=args.deployer.application_id,
+                service_principal_name=args.deployer_application_id,
                 permission_level="CAN_MANAGE",
             ),
             *(
                 databricks.PermissionsAccessControlArgs(
-                    group_name=config.group_display_name(stack, group.name),
-                    permission_level="CAN_READ",
+                    group_name=group, permission_level="CAN_READ"
                 )
-                for group in config.identity.groups
+                for group in args.reader_groups
             ),
         ]
         if args.reader_application_id is not None:
@@ -134,19 +134,23 @@ class WorkspaceCode(pulumi.ComponentResource):
                     opts=in_folder,
                 )
 
+        # Where each uploaded notebook is, by its path under the code folder: the jobs
+        # name their tasks' notebooks by these.
+        self.notebook_paths = {relative: self._path(relative) for relative in self.notebooks}
         self.register_outputs({"folder": self.folder})
-
-    def notebook_path(self, entry: EntryPoint) -> str:
-        """Where an entry point's notebook is, refusing one this commit does not ship."""
-        if entry.workspace_path not in self.notebooks:
-            raise KeyError(
-                f"{entry.path} is not uploaded as a notebook (its first line must be the "
-                "Databricks notebook header); the job could not run it"
-            )
-        return self._path(entry.workspace_path)
 
     def _path(self, relative: str) -> str:
         return f"{self.folder}/{relative}" if relative else self.folder
+
+
+def notebook_path(notebook_paths: Mapping[str, str], entry: EntryPoint) -> str:
+    """Where an entry point's notebook is, refusing one this commit does not ship."""
+    if entry.workspace_path not in notebook_paths:
+        raise KeyError(
+            f"{entry.path} is not uploaded as a notebook (its first line must be the "
+            "Databricks notebook header); the job could not run it"
+        )
+    return notebook_paths[entry.workspace_path]
 
 
 def _parent(relative: str) -> str:

@@ -19,7 +19,7 @@ from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import Stack, wait_for_rpcs
 
 from components.config import PROJECT, StackConfig, load_stack_config
-from dataops.mocks import DataopsMocks, Recording, RecordingMonitor, Registration
+from dataops.mocks import DataopsMocks, PlannedResource, Recording, RecordingMonitor
 from dataops.stackfile import StackFile, read_stack_file
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -27,41 +27,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 class DuplicateResourceError(Exception):
     """Two resources share (type, name, parent): the real engine would reject the URN."""
-
-
-@dataclass(frozen=True)
-class PlannedResource:
-    urn: str
-    type: str
-    name: str
-    parent: str | None
-    inputs: dict[str, Any]
-    dependencies: tuple[str, ...]
-    provider: str | None
-    protect: bool
-    custom: bool
-
-    @classmethod
-    def from_registration(cls, registration: Registration) -> PlannedResource:
-        return cls(
-            urn=registration.urn,
-            type=registration.type,
-            name=registration.name,
-            parent=registration.parent,
-            inputs=registration.inputs,
-            dependencies=registration.dependencies,
-            provider=registration.provider,
-            protect=registration.protect,
-            custom=registration.custom,
-        )
-
-    @property
-    def is_provider(self) -> bool:
-        return self.type.startswith("pulumi:providers:")
-
-    @property
-    def is_component(self) -> bool:
-        return not self.custom
 
 
 @dataclass
@@ -231,7 +196,7 @@ def render_stack_file(stack_file: StackFile) -> Plan:
     stack_config = validate_stack(stack_file)
     config, secret_keys = stack_file.pulumi_config()
     recording = run_program(stack_file.stack, config, secret_keys)
-    resources = [PlannedResource.from_registration(r) for r in recording.resources]
+    resources = list(recording.resources)
     check_unique_identity(resources)
     return Plan(
         stack=stack_file.stack,

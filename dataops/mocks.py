@@ -75,8 +75,8 @@ def _struct_to_plain(struct: Any) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Registration:
-    """One resource as the engine would receive it."""
+class PlannedResource:
+    """One resource as the engine would receive it: what a plan records and tests read."""
 
     urn: str
     type: str
@@ -88,10 +88,18 @@ class Registration:
     protect: bool
     custom: bool
 
+    @property
+    def is_provider(self) -> bool:
+        return self.type.startswith("pulumi:providers:")
+
+    @property
+    def is_component(self) -> bool:
+        return not self.custom
+
 
 @dataclass
 class Recording:
-    resources: list[Registration] = field(default_factory=list)
+    resources: list[PlannedResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
@@ -143,7 +151,7 @@ class RecordingMonitor(MockMonitor):
         _mark_secret_outputs(request, response)
         if request.type != "pulumi:pulumi:Stack":
             self.recording.resources.append(
-                Registration(
+                PlannedResource(
                     urn=response.urn,
                     type=request.type,
                     name=request.name,

@@ -6,7 +6,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from dataops.engine import Plan, PlannedResource
+from dataops.engine import Plan
+from dataops.mocks import PlannedResource
 
 # What a reviewer wants to see of each resource type; everything is in --json anyway.
 # Paths are dotted into the camelCase inputs. Types not listed show their first few

@@ -7,13 +7,16 @@ One source of truth for two callers:
 - the offline engine (``dataops/policy.py``), which ``python -m dataops plan`` runs over
   the rendered plan, with no cloud and no Pulumi CLI.
 
-This module needs the standard library only, so the offline engine imports it without
-``pulumi_policy`` and the pack's own virtualenv needs nothing more than the SDKs.
+This module needs the standard library only (and the project's stdlib-only tier table and
+secret keys, ``components/tiers.py`` and ``components/secret_keys.py``), so the offline
+engine imports it without ``pulumi_policy`` and the pack's own virtualenv needs nothing
+more than the SDKs.
 
 Enforcement follows the stack's tier (its ``dataops:environment``, which both callers
-read from the stack's config): mandatory in staging and prod, advisory in dev; a rule that
-is about prod only is disabled in the other tiers. Where the tier cannot be read (the pack
-run outside a stack), every rule is mandatory, as in prod.
+read from the stack's config) and that tier's row of the tier table: mandatory where the
+row says ``mandatory_policy`` (staging and prod), advisory elsewhere (dev); a rule that is
+about production only is disabled in the tiers that are not. Where the tier cannot be
+read (the pack run outside a stack), every rule is mandatory, as in prod.
 
 Properties are camelCase, as Pulumi passes them: a resource rule sees the inputs the
 program registers; a stack rule sees every resource of the stack, plus the root
@@ -33,8 +36,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-DEV, STAGING, PROD = "dev", "staging", "prod"
-TIERS = frozenset({DEV, STAGING, PROD})
+from components.secret_keys import SecretKey
+from components.tiers import TIERS as TIER_TABLE
+
+TIERS = frozenset(str(tier) for tier in TIER_TABLE)
+# The tiers whose row says production: rules about production data only apply there.
+PRODUCTION_TIERS = frozenset(str(tier) for tier, row in TIER_TABLE.items() if row.production)
 PROJECT = "dataops"
 
 # A value the engine does not know yet, and a secret as the offline engine masks it
@@ -42,9 +49,9 @@ PROJECT = "dataops"
 UNKNOWN = "[unknown]"
 SECRET_MASK = "[secret]"
 
-# The secure config keys of the stack (components.config.SECRET_KEYS; a test keeps the two
-# equal). The pack reads their decrypted values to recognise them in the outputs.
-SECRET_CONFIG_KEYS = ("teamsWebhookUrl", "gitSyncToken", "gitCredentialToken")
+# The secure config keys of the stack. The pack reads their decrypted values to recognise
+# them in the outputs.
+SECRET_CONFIG_KEYS = tuple(str(key) for key in SecretKey)
 
 STACK = "pulumi:pulumi:Stack"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
@@ -159,12 +166,14 @@ Rule = ResourceRule | StackRule
 
 
 def enforcement(rule: Rule, tier: str | None) -> Enforcement:
-    """Mandatory in staging and prod, advisory in dev, disabled where the rule does not apply."""
+    """As the tier's row says (mandatory in staging and prod, advisory in dev), disabled
+    where the rule does not apply."""
     if tier is None or tier not in TIERS:
         return Enforcement.MANDATORY
     if tier not in rule.tiers:
         return Enforcement.DISABLED
-    return Enforcement.ADVISORY if tier == DEV else Enforcement.MANDATORY
+    mandatory = next(row for key, row in TIER_TABLE.items() if key == tier).mandatory_policy
+    return Enforcement.MANDATORY if mandatory else Enforcement.ADVISORY
 
 
 def stack_context_from_config(config: Mapping[str, str]) -> StackContext:
@@ -527,7 +536,7 @@ def _prod_data_protected(resource: Resource, context: StackContext) -> Iterator[
 
 # -------------------------------------------------------------------------------- rules
 
-PROD_ONLY = frozenset({PROD})
+PROD_ONLY = PRODUCTION_TIERS
 
 RULES: tuple[Rule, ...] = (
     ResourceRule(

@@ -14,6 +14,83 @@ SHIPPED_STACKS = ("dev", "staging", "prod")
 
 StackDocument = dict[str, Any]
 
+# ------------------------------------------------------------- resource type tokens
+# Every type token the tests name, once: a test reads `plan.of_type(CATALOG)`.
+
+# azure-native
+ROLE = "azure-native:authorization:RoleAssignment"
+CONNECTOR = "azure-native:databricks:AccessConnector"
+WORKSPACE = "azure-native:databricks:Workspace"
+VAULT_SECRET = "azure-native:keyvault:Secret"
+VAULT = "azure-native:keyvault:Vault"
+FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+MANAGED_IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+NAT = "azure-native:network:NatGateway"
+NSG = "azure-native:network:NetworkSecurityGroup"
+PUBLIC_IP = "azure-native:network:PublicIPAddress"
+SUBNET = "azure-native:network:Subnet"
+VNET = "azure-native:network:VirtualNetwork"
+RG = "azure-native:resources:ResourceGroup"
+CONTAINER = "azure-native:storage:BlobContainer"
+STORAGE = "azure-native:storage:StorageAccount"
+
+# databricks
+RULE_SET = "databricks:index/accessControlRuleSet:AccessControlRuleSet"
+CATALOG = "databricks:index/catalog:Catalog"
+CLUSTER_POLICY = "databricks:index/clusterPolicy:ClusterPolicy"
+DEFAULT_NAMESPACE = "databricks:index/defaultNamespaceSetting:DefaultNamespaceSetting"
+DIRECTORY = "databricks:index/directory:Directory"
+ENTITLEMENTS = "databricks:index/entitlements:Entitlements"
+LOCATION = "databricks:index/externalLocation:ExternalLocation"
+GIT_CREDENTIAL = "databricks:index/gitCredential:GitCredential"
+GRANTS = "databricks:index/grants:Grants"
+GROUP = "databricks:index/group:Group"
+MEMBER = "databricks:index/groupMember:GroupMember"
+JOB = "databricks:index/job:Job"
+METASTORE = "databricks:index/metastore:Metastore"
+METASTORE_ASSIGNMENT = "databricks:index/metastoreAssignment:MetastoreAssignment"
+DATA_ACCESS = "databricks:index/metastoreDataAccess:MetastoreDataAccess"
+WORKSPACE_ASSIGNMENT = "databricks:index/mwsPermissionAssignment:MwsPermissionAssignment"
+NOTEBOOK = "databricks:index/notebook:Notebook"
+DESTINATION = "databricks:index/notificationDestination:NotificationDestination"
+PERMISSIONS = "databricks:index/permissions:Permissions"
+REPO = "databricks:index/repo:Repo"
+SCHEMA = "databricks:index/schema:Schema"
+SECRET = "databricks:index/secret:Secret"
+SECRET_ACL = "databricks:index/secretAcl:SecretAcl"
+SCOPE = "databricks:index/secretScope:SecretScope"
+PRINCIPAL = "databricks:index/servicePrincipal:ServicePrincipal"
+FEDERATION_POLICY = (
+    "databricks:index/servicePrincipalFederationPolicy:ServicePrincipalFederationPolicy"
+)
+PRINCIPAL_ROLE = "databricks:index/servicePrincipalRole:ServicePrincipalRole"
+PRINCIPAL_SECRET = "databricks:index/servicePrincipalSecret:ServicePrincipalSecret"
+STORAGE_CREDENTIAL = "databricks:index/storageCredential:StorageCredential"
+USER = "databricks:index/user:User"
+BINDING = "databricks:index/workspaceBinding:WorkspaceBinding"
+WORKSPACE_FILE = "databricks:index/workspaceFile:WorkspaceFile"
+
+# github
+VARIABLE = "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable"
+BRANCH = "github:index/branch:Branch"
+DEFAULT_BRANCH = "github:index/branchDefault:BranchDefault"
+PROTECTION = "github:index/branchProtection:BranchProtection"
+GET_REPOSITORY = "github:index/getRepository:getRepository"
+GET_USER = "github:index/getUser:getUser"
+REPOSITORY = "github:index/repository:Repository"
+ENVIRONMENT = "github:index/repositoryEnvironment:RepositoryEnvironment"
+REPOSITORY_FILE = "github:index/repositoryFile:RepositoryFile"
+RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
+
+# azuredevops
+ADO_BUILD = "azuredevops:index/branchPolicyBuildValidation:BranchPolicyBuildValidation"
+ADO_REVIEWERS = "azuredevops:index/branchPolicyMinReviewers:BranchPolicyMinReviewers"
+ADO_PIPELINE = "azuredevops:index/buildDefinition:BuildDefinition"
+ADO_REPOSITORY = "azuredevops:index/git:Git"
+ADO_BRANCH = "azuredevops:index/gitRepositoryBranch:GitRepositoryBranch"
+ADO_PROJECT = "azuredevops:index/project:Project"
+ADO_CONNECTION = "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM"
+
 
 def lookup(inputs: dict[str, Any], path: str) -> Any:
     """``inputs`` at a dotted path ('sku.name', 'grants.0.principal'); KeyError if absent."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from plan_helpers import SHIPPED_STACKS
+from plan_helpers import CONNECTOR, CONTAINER, RG, ROLE, SHIPPED_STACKS, STORAGE, WORKSPACE
 
 from dataops.cli import main
 from dataops.engine import PROJECT_ROOT, render_stack
@@ -20,12 +20,12 @@ from dataops.tree import summary_line
 
 SLICE_TYPES = {
     "pulumi:providers:azure-native",
-    "azure-native:resources:ResourceGroup",
-    "azure-native:storage:StorageAccount",
-    "azure-native:storage:BlobContainer",
-    "azure-native:databricks:AccessConnector",
-    "azure-native:authorization:RoleAssignment",
-    "azure-native:databricks:Workspace",
+    RG,
+    STORAGE,
+    CONTAINER,
+    CONNECTOR,
+    ROLE,
+    WORKSPACE,
 }
 
 
@@ -95,7 +95,7 @@ def test_plan_json_lists_the_slice_with_providers(stack: str) -> None:
         }  # fmt: skip
         if resource["type"].startswith("azure-native:"):
             assert resource["provider"].endswith(f"::datanova-{stack}-azure-native")
-    storage = next(r for r in resources if r["type"] == "azure-native:storage:StorageAccount")
+    storage = next(r for r in resources if r["type"] == STORAGE)
     assert storage["inputs"]["isHnsEnabled"] is True  # inputs as Pulumi passes them: camelCase
     assert document["outputs"]["environment"] == stack
 
@@ -196,7 +196,7 @@ def test_diff_json_and_markdown() -> None:
     as_json = json.loads(dataops("diff", "dev", "staging", "--json").stdout)
     assert as_json["before"] == "dev" and as_json["after"] == "staging"
     changed = {(c["type"], c["kind"]) for c in as_json["resources"]}
-    assert ("azure-native:databricks:Workspace", "changed") in changed
+    assert (WORKSPACE, "changed") in changed
     markdown = dataops("diff", "dev", "staging", "--markdown").stdout
     assert markdown.startswith("### Desired-state diff `dev` → `staging`")
     assert "```diff" in markdown

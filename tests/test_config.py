@@ -553,7 +553,7 @@ def test_defaults_follow_the_environment(
     assert dev.jobs_paused(dev.jobs.git_sync.schedule) is True
     assert prod.jobs_paused(prod.jobs.git_sync.schedule) is False
     assert prod.protect_data and not dev.protect_data
-    assert dev.code_folder("dev") == "/Shared/dataops/dev"
+    assert dev.names("dev").code_folder == "/Shared/dataops/dev"
 
 
 def test_a_project_file_error_is_one_line(tmp_path: Any) -> None:

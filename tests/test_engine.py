@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import pulumi
 import pytest
-from plan_helpers import SHIPPED_STACKS, assert_no_secret_in_clear
+from plan_helpers import CONTAINER, SHIPPED_STACKS, assert_no_secret_in_clear
 
 from components import program
 from components.config import ConfigError
@@ -55,7 +55,7 @@ def test_duplicate_urns_are_refused() -> None:
     def resource(name: str, parent: str | None) -> PlannedResource:
         return PlannedResource(
             urn=f"urn:{name}",
-            type="azure-native:storage:BlobContainer",
+            type=CONTAINER,
             name=name,
             parent=parent,
             inputs={},

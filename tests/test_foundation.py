@@ -7,17 +7,28 @@ import inspect
 from collections.abc import Callable
 
 import pytest
-from plan_helpers import SHIPPED_STACKS, StackDocument, lookup, provider_type, single
+from plan_helpers import (
+    CONNECTOR,
+    CONTAINER,
+    NAT,
+    NSG,
+    PUBLIC_IP,
+    RG,
+    ROLE,
+    SHIPPED_STACKS,
+    STORAGE,
+    SUBNET,
+    VAULT,
+    VNET,
+    WORKSPACE,
+    StackDocument,
+    lookup,
+    provider_type,
+    single,
+)
 
 from components.naming import STORAGE_BLOB_DATA_CONTRIBUTOR
 from dataops.engine import Plan
-
-RG = "azure-native:resources:ResourceGroup"
-STORAGE = "azure-native:storage:StorageAccount"
-CONTAINER = "azure-native:storage:BlobContainer"
-CONNECTOR = "azure-native:databricks:AccessConnector"
-ROLE = "azure-native:authorization:RoleAssignment"
-WORKSPACE = "azure-native:databricks:Workspace"
 
 PlanOf = Callable[[str], Plan]
 
@@ -155,9 +166,6 @@ def test_config_overrides_reach_the_resources(
     assert workspace.inputs["managedResourceGroupId"].endswith("/resourceGroups/rg-custom-managed")
 
 
-VAULT = "azure-native:keyvault:Vault"
-
-
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_key_vault_uses_rbac_and_soft_delete(plan: PlanOf, stack: str) -> None:
     rendered = plan(stack)
@@ -182,11 +190,6 @@ def test_prod_key_vault_has_purge_protection_and_is_protected(plan: PlanOf) -> N
     assert plan("prod").outputs["keyVaultUri"] == "https://kv-datanova-prod.vault.azure.net/"
 
 
-VNET = "azure-native:network:VirtualNetwork"
-SUBNET = "azure-native:network:Subnet"
-NSG = "azure-native:network:NetworkSecurityGroup"
-NAT = "azure-native:network:NatGateway"
-PUBLIC_IP = "azure-native:network:PublicIPAddress"
 NETWORK_TYPES = (VNET, SUBNET, NSG, NAT, PUBLIC_IP)
 
 

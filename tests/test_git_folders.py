@@ -5,15 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from plan_helpers import SHIPPED_STACKS, StackDocument, depends_on, masked, single
+from plan_helpers import (
+    GIT_CREDENTIAL,
+    MEMBER,
+    PERMISSIONS,
+    REPO,
+    SHIPPED_STACKS,
+    WORKSPACE_ASSIGNMENT,
+    StackDocument,
+    depends_on,
+    masked,
+    single,
+)
 
 from dataops.engine import Plan, PlannedResource
-
-GIT_CREDENTIAL = "databricks:index/gitCredential:GitCredential"
-REPO = "databricks:index/repo:Repo"
-PERMISSIONS = "databricks:index/permissions:Permissions"
-ASSIGNMENT = "databricks:index/mwsPermissionAssignment:MwsPermissionAssignment"
-MEMBER = "databricks:index/groupMember:GroupMember"
 
 PlanOf = Callable[[str], Plan]
 Render = Callable[[str, StackDocument], Plan]
@@ -91,7 +96,7 @@ def test_the_deployers_git_credential_is_forced_and_its_token_secret(
     assert credential.inputs["gitProvider"] == "gitHub"
     assert credential.inputs["force"] is True
     assert masked(credential.inputs["personalAccessToken"])
-    deployer_id = single(rendered, ASSIGNMENT, "-access-deployer").inputs["principalId"]
+    deployer_id = single(rendered, WORKSPACE_ASSIGNMENT, "-access-deployer").inputs["principalId"]
     assert credential.inputs["principalId"] == deployer_id
     for folder in rendered.of_type(REPO):
         assert credential.urn in folder.dependencies

@@ -6,7 +6,22 @@ from collections.abc import Callable
 
 import pytest
 from plan_helpers import (
+    ENTITLEMENTS,
+    FEDERATED_CREDENTIAL,
+    FEDERATION_POLICY,
+    GROUP,
+    MANAGED_IDENTITY,
+    MEMBER,
+    METASTORE_ASSIGNMENT,
+    PRINCIPAL,
+    PRINCIPAL_ROLE,
+    PRINCIPAL_SECRET,
+    ROLE,
+    RULE_SET,
     SHIPPED_STACKS,
+    USER,
+    VAULT_SECRET,
+    WORKSPACE_ASSIGNMENT,
     StackDocument,
     assert_no_secret_in_clear,
     masked,
@@ -19,26 +34,20 @@ from components.naming import KEY_VAULT_SECRETS_USER
 from dataops.engine import Plan, PlannedResource
 from dataops.mocks import GENERATED_SECRET_PREFIX, SECRET_MASK
 
-USER = "databricks:index/user:User"
-GROUP = "databricks:index/group:Group"
-MEMBER = "databricks:index/groupMember:GroupMember"
-ASSIGNMENT = "databricks:index/mwsPermissionAssignment:MwsPermissionAssignment"
-ENTITLEMENTS = "databricks:index/entitlements:Entitlements"
-PRINCIPAL = "databricks:index/servicePrincipal:ServicePrincipal"
-PRINCIPAL_ROLE = "databricks:index/servicePrincipalRole:ServicePrincipalRole"
-PRINCIPAL_SECRET = "databricks:index/servicePrincipalSecret:ServicePrincipalSecret"
-POLICY = "databricks:index/servicePrincipalFederationPolicy:ServicePrincipalFederationPolicy"
-RULE_SET = "databricks:index/accessControlRuleSet:AccessControlRuleSet"
-MANAGED_IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
-CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
-ROLE = "azure-native:authorization:RoleAssignment"
-VAULT_SECRET = "azure-native:keyvault:Secret"
-
 PlanOf = Callable[[str], Plan]
 Render = Callable[[str, StackDocument], Plan]
 DocumentOf = Callable[[str], StackDocument]
 
-ACCOUNT_LEVEL = (USER, GROUP, MEMBER, ASSIGNMENT, PRINCIPAL, PRINCIPAL_ROLE, POLICY, RULE_SET)
+ACCOUNT_LEVEL = (
+    USER,
+    GROUP,
+    MEMBER,
+    WORKSPACE_ASSIGNMENT,
+    PRINCIPAL,
+    PRINCIPAL_ROLE,
+    FEDERATION_POLICY,
+    RULE_SET,
+)
 
 
 def _provider_name(plan: Plan, resource: PlannedResource) -> str:
@@ -112,7 +121,7 @@ def test_groups_get_their_workspace_role_and_entitlements(plan: PlanOf, stack: s
     workspace_id = rendered.outputs["workspaceId"]
     for group in rendered.config.identity.groups:
         account_group = single(rendered, GROUP, f"-group-{group.name}")
-        assignment = single(rendered, ASSIGNMENT, f"-workspace-access-group-{group.name}")
+        assignment = single(rendered, WORKSPACE_ASSIGNMENT, f"-workspace-access-group-{group.name}")
         assert assignment.inputs["workspaceId"] == workspace_id
         assert assignment.inputs["permissions"] == [group.workspace_role]
         assert account_group.urn in assignment.dependencies
@@ -140,8 +149,12 @@ def test_deployer_administers_and_job_runner_uses_the_workspace(plan: PlanOf, st
     principals = rendered.config.identity.service_principals
     assert deployer.inputs["displayName"] == principals.deployer.display_name
     assert runner.inputs["displayName"] == principals.job_runner.display_name
-    assert single(rendered, ASSIGNMENT, "-access-deployer").inputs["permissions"] == ["ADMIN"]
-    assert single(rendered, ASSIGNMENT, "-access-job-runner").inputs["permissions"] == ["USER"]
+    assert single(rendered, WORKSPACE_ASSIGNMENT, "-access-deployer").inputs["permissions"] == [
+        "ADMIN"
+    ]
+    assert single(rendered, WORKSPACE_ASSIGNMENT, "-access-job-runner").inputs["permissions"] == [
+        "USER"
+    ]
     admin = single(rendered, PRINCIPAL_ROLE)
     assert admin.inputs["role"] == "account_admin"
     assert deployer.urn in admin.dependencies
@@ -170,19 +183,19 @@ def test_deployer_may_run_jobs_as_the_job_runner(plan: PlanOf, stack: str) -> No
 def test_federated_subject_names_the_stacks_environment(plan: PlanOf, stack: str) -> None:
     rendered = plan(stack)
     subject = f"repo:datanova/dataops:environment:{stack}"
-    credential = single(rendered, CREDENTIAL, f"-identity-github-{stack}")
+    credential = single(rendered, FEDERATED_CREDENTIAL, f"-identity-github-{stack}")
     assert credential.inputs["issuer"] == "https://token.actions.githubusercontent.com"
     assert credential.inputs["subject"] == subject
     assert credential.inputs["audiences"] == ["api://AzureADTokenExchange"]
     assert credential.inputs["resourceName"] == f"id-datanova-{stack}-deployer"
-    policy = single(rendered, POLICY, f"-identity-github-{stack}")
+    policy = single(rendered, FEDERATION_POLICY, f"-identity-github-{stack}")
     assert policy.inputs["oidcPolicy"] == {
         "issuer": "https://token.actions.githubusercontent.com",
         "subject": subject,
         "audiences": [rendered.config.databricks.account_id],
     }
     # The policy belongs to the deployer (its numeric SCIM id), nobody else.
-    deployer_id = single(rendered, ASSIGNMENT, "-access-deployer").inputs["principalId"]
+    deployer_id = single(rendered, WORKSPACE_ASSIGNMENT, "-access-deployer").inputs["principalId"]
     assert policy.inputs["servicePrincipalId"] == int(deployer_id)
 
 
@@ -192,7 +205,7 @@ def test_previews_sign_in_as_read_only_principals(plan: PlanOf, stack: str) -> N
     that writes: the preview identities read, and only from `<stack>-preview`."""
     rendered = plan(stack)
     subject = f"repo:datanova/dataops:environment:{stack}-preview"
-    credential = single(rendered, CREDENTIAL, f"-identity-github-{stack}-preview")
+    credential = single(rendered, FEDERATED_CREDENTIAL, f"-identity-github-{stack}-preview")
     assert credential.inputs["subject"] == subject
     assert credential.inputs["resourceName"] == f"id-datanova-{stack}-preview"
     roles = [r for r in rendered.of_type(ROLE) if "-identity-preview-" in r.name]
@@ -200,12 +213,16 @@ def test_previews_sign_in_as_read_only_principals(plan: PlanOf, stack: str) -> N
         "acdd72a7-3385-48ef-bd42-f606fba81ae7"  # Reader
     ]
     assert roles[0].inputs["scope"].endswith(f"/resourceGroups/rg-datanova-{stack}")
-    policy = single(rendered, POLICY, f"-identity-github-{stack}-preview")
+    policy = single(rendered, FEDERATION_POLICY, f"-identity-github-{stack}-preview")
     assert policy.inputs["oidcPolicy"]["subject"] == subject
     preview = single(rendered, PRINCIPAL, "-identity-preview")
-    preview_id = int(single(rendered, ASSIGNMENT, "-access-preview").inputs["principalId"])
+    preview_id = int(
+        single(rendered, WORKSPACE_ASSIGNMENT, "-access-preview").inputs["principalId"]
+    )
     assert policy.inputs["servicePrincipalId"] == preview_id
-    assert single(rendered, ASSIGNMENT, "-access-preview").inputs["permissions"] == ["USER"]
+    assert single(rendered, WORKSPACE_ASSIGNMENT, "-access-preview").inputs["permissions"] == [
+        "USER"
+    ]
     # Not an account admin: only the deployer holds that role.
     assert all(preview.urn not in role.dependencies for role in rendered.of_type(PRINCIPAL_ROLE))
 
@@ -214,10 +231,8 @@ def test_previews_sign_in_as_read_only_principals(plan: PlanOf, stack: str) -> N
 def test_workspace_access_waits_for_the_metastore_assignment(plan: PlanOf, stack: str) -> None:
     """A workspace accepts account principals only once a metastore is attached."""
     rendered = plan(stack)
-    attachment = single(
-        rendered, "databricks:index/metastoreAssignment:MetastoreAssignment", "-assignment"
-    )
-    for assignment in rendered.of_type(ASSIGNMENT):
+    attachment = single(rendered, METASTORE_ASSIGNMENT, "-assignment")
+    for assignment in rendered.of_type(WORKSPACE_ASSIGNMENT):
         assert attachment.urn in assignment.dependencies, assignment.name
 
 

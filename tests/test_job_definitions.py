@@ -13,7 +13,21 @@ import pulumi
 import pulumi_databricks as databricks
 import pytest
 from plan_helpers import (
+    CLUSTER_POLICY,
+    DESTINATION,
+    DIRECTORY,
+    GRANTS,
+    JOB,
+    LOCATION,
+    NOTEBOOK,
+    PERMISSIONS,
+    RULE_SET,
+    SCOPE,
+    SECRET,
+    SECRET_ACL,
     SHIPPED_STACKS,
+    WORKSPACE_ASSIGNMENT,
+    WORKSPACE_FILE,
     StackDocument,
     assert_no_secret_in_clear,
     depends_on,
@@ -32,26 +46,21 @@ from dataops.tree import render_tree
 from notebooks.dataops_jobs import parameters as jp
 from notebooks.dataops_jobs.upload import upload_manifest
 
-JOB = "databricks:index/job:Job"
-POLICY = "databricks:index/clusterPolicy:ClusterPolicy"
-PERMISSIONS = "databricks:index/permissions:Permissions"
-NOTEBOOK = "databricks:index/notebook:Notebook"
-FILE = "databricks:index/workspaceFile:WorkspaceFile"
-DIRECTORY = "databricks:index/directory:Directory"
-DESTINATION = "databricks:index/notificationDestination:NotificationDestination"
-SCOPE = "databricks:index/secretScope:SecretScope"
-SECRET = "databricks:index/secret:Secret"
-SECRET_ACL = "databricks:index/secretAcl:SecretAcl"
-GRANTS = "databricks:index/grants:Grants"
-LOCATION = "databricks:index/externalLocation:ExternalLocation"
-RULE_SET = "databricks:index/accessControlRuleSet:AccessControlRuleSet"
-ASSIGNMENT = "databricks:index/mwsPermissionAssignment:MwsPermissionAssignment"
-
 PlanOf = Callable[[str], Plan]
 Render = Callable[[str, StackDocument], Plan]
 DocumentOf = Callable[[str], StackDocument]
 
-WORKSPACE_LEVEL = (JOB, POLICY, NOTEBOOK, FILE, DIRECTORY, DESTINATION, SCOPE, SECRET, SECRET_ACL)
+WORKSPACE_LEVEL = (
+    JOB,
+    CLUSTER_POLICY,
+    NOTEBOOK,
+    WORKSPACE_FILE,
+    DIRECTORY,
+    DESTINATION,
+    SCOPE,
+    SECRET,
+    SECRET_ACL,
+)
 
 
 def _job(plan: Plan, suffix: str) -> PlannedResource:
@@ -89,7 +98,9 @@ def _computed_id(resource: PlannedResource) -> str:
 
 
 def _policy(plan: Plan) -> dict[str, dict[str, Any]]:
-    definition: dict[str, dict[str, Any]] = json.loads(single(plan, POLICY).inputs["definition"])
+    definition: dict[str, dict[str, Any]] = json.loads(
+        single(plan, CLUSTER_POLICY).inputs["definition"]
+    )
     return definition
 
 
@@ -111,12 +122,13 @@ def test_every_file_of_the_manifest_is_uploaded_once_into_the_code_folder(
 ) -> None:
     rendered = plan(stack)
     folder = rendered.outputs["codeFolder"]
-    assert folder == rendered.config.code_folder(stack)
+    assert folder == rendered.config.names(stack).code_folder
     uploaded = [
-        (r.type, r.inputs["path"]) for r in rendered.of_type(NOTEBOOK) + rendered.of_type(FILE)
+        (r.type, r.inputs["path"])
+        for r in rendered.of_type(NOTEBOOK) + rendered.of_type(WORKSPACE_FILE)
     ]
     expected = [
-        (NOTEBOOK if u.kind == "NOTEBOOK" else FILE, f"{folder}/{u.target}")
+        (NOTEBOOK if u.kind == "NOTEBOOK" else WORKSPACE_FILE, f"{folder}/{u.target}")
         for u in upload_manifest(PROJECT_ROOT)
     ]
     assert sorted(uploaded) == sorted(expected)
@@ -133,12 +145,12 @@ def test_the_entry_notebooks_are_uploaded_as_python_notebooks(plan: PlanOf) -> N
         assert notebook.inputs["language"] == "PYTHON"
         assert notebook.inputs["format"] == "SOURCE"
         assert notebook.inputs["source"].startswith("notebooks/")
-    assert not [f for f in rendered.of_type(FILE) if f.inputs["path"] in notebooks]
+    assert not [f for f in rendered.of_type(WORKSPACE_FILE) if f.inputs["path"] in notebooks]
 
 
 def test_uploads_name_their_file_in_the_commit_with_its_md5(plan: PlanOf) -> None:
     rendered = plan("prod")
-    for upload in rendered.of_type(NOTEBOOK) + rendered.of_type(FILE):
+    for upload in rendered.of_type(NOTEBOOK) + rendered.of_type(WORKSPACE_FILE):
         source = upload.inputs["source"]
         # Relative to the project root: state does not depend on the checkout's location.
         assert not Path(source).is_absolute(), source
@@ -159,10 +171,11 @@ def _code_only(root: Path) -> Callable[[], None]:
     def define_stack() -> None:
         config = read_stack_config()
         deployer = databricks.ServicePrincipal("deployer", display_name="deployer")
+        names = config.names(pulumi.get_stack())
         args = WorkspaceCodeArgs(
-            config=config,
-            stack=pulumi.get_stack(),
-            deployer=deployer,
+            folder=names.code_folder,
+            deployer_application_id=deployer.application_id,
+            reader_groups=[names.group(group) for group in config.identity.group_names()],
             reader_application_id=None,
             repo_root=root,
         )
@@ -181,7 +194,7 @@ def test_a_content_change_shows_in_the_plan_as_that_files_md5(
         rendered = render("dev", stack_document("dev"))
         return {
             r.inputs["path"]: r.inputs["md5"]
-            for r in rendered.of_type(NOTEBOOK) + rendered.of_type(FILE)
+            for r in rendered.of_type(NOTEBOOK) + rendered.of_type(WORKSPACE_FILE)
         }
 
     before = md5s()
@@ -210,7 +223,9 @@ def test_caches_tests_and_hidden_files_are_never_uploaded(
         (root / leftover).write_text("x\n")
     monkeypatch.setattr(program, "define_stack", _code_only(root))
     rendered = render("dev", stack_document("dev"))
-    paths = {r.inputs["path"] for r in rendered.of_type(NOTEBOOK) + rendered.of_type(FILE)}
+    paths = {
+        r.inputs["path"] for r in rendered.of_type(NOTEBOOK) + rendered.of_type(WORKSPACE_FILE)
+    }
     assert paths == {f"/Shared/dataops/dev/{u.target}" for u in upload_manifest(PROJECT_ROOT)}
     for path in paths:
         assert "__pycache__" not in path and "/tests/" not in path and "/." not in path
@@ -221,7 +236,7 @@ def test_every_upload_waits_for_its_folder(plan: PlanOf, stack: str) -> None:
     rendered = plan(stack)
     folders = {d.inputs["path"]: d for d in rendered.of_type(DIRECTORY)}
     assert rendered.outputs["codeFolder"] in folders
-    for upload in rendered.of_type(NOTEBOOK) + rendered.of_type(FILE):
+    for upload in rendered.of_type(NOTEBOOK) + rendered.of_type(WORKSPACE_FILE):
         folder = folders[upload.inputs["path"].rsplit("/", 1)[0]]
         assert folder.urn in upload.dependencies, upload.name
     for path, folder in folders.items():
@@ -277,7 +292,7 @@ def test_the_cluster_policy_pins_node_type_runtime_and_single_user_mode(
     rendered = plan(stack)
     cluster = rendered.config.jobs.cluster
     policy = _policy(rendered)
-    assert single(rendered, POLICY).inputs["name"] == f"datanova-{stack}-jobs"
+    assert single(rendered, CLUSTER_POLICY).inputs["name"] == f"datanova-{stack}-jobs"
     assert policy["spark_version"] == {"type": "fixed", "value": cluster.spark_version}
     for key in ("node_type_id", "driver_node_type_id"):
         assert policy[key]["type"] == "allowlist"
@@ -313,7 +328,7 @@ def test_the_cluster_policy_fixes_the_stack_tags_on_all_compute(plan: PlanOf, st
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_every_job_cluster_goes_through_the_cluster_policy(plan: PlanOf, stack: str) -> None:
     rendered = plan(stack)
-    policy = single(rendered, POLICY)
+    policy = single(rendered, CLUSTER_POLICY)
     tags = rendered.config.tags(stack)
     clusters = [c for job in _jobs(rendered) for c in _clusters(job).values()]
     assert len(clusters) == 3
@@ -658,7 +673,7 @@ def test_jobs_wait_until_the_deployer_may_run_them_as_the_job_runner(
 ) -> None:
     rendered = plan(stack)
     rule_set = single(rendered, RULE_SET)
-    runner_in_workspace = single(rendered, ASSIGNMENT, "-workspace-access-job-runner")
+    runner_in_workspace = single(rendered, WORKSPACE_ASSIGNMENT, "-workspace-access-job-runner")
     for job in _jobs(rendered):
         assert depends_on(rendered, job, rule_set), job.name
         assert depends_on(rendered, job, runner_in_workspace), job.name
@@ -683,7 +698,9 @@ def test_data_engineers_run_and_platform_admins_manage_every_job(plan: PlanOf, s
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_job_acls_wait_for_their_groups_in_the_workspace(plan: PlanOf, stack: str) -> None:
     rendered = plan(stack)
-    assignments = [a for a in rendered.of_type(ASSIGNMENT) if "-workspace-access-group-" in a.name]
+    assignments = [
+        a for a in rendered.of_type(WORKSPACE_ASSIGNMENT) if "-workspace-access-group-" in a.name
+    ]
     assert assignments
     for permissions in rendered.of_type(PERMISSIONS):
         if "jobId" not in permissions.inputs:
@@ -791,7 +808,7 @@ def test_outputs_name_the_jobs_their_urls_and_the_code_folder(plan: PlanOf, stac
     ):
         assert ids[key] == _computed_id(_job(rendered, suffix))
     assert outputs["jobUrls"] == {key: f"{workspace}/jobs/{value}" for key, value in ids.items()}
-    assert outputs["codeFolder"] == rendered.config.code_folder(stack)
+    assert outputs["codeFolder"] == rendered.config.names(stack).code_folder
 
 
 def test_jobs_default_to_the_default_catalog_bronze_checkpoints_and_seeding_outside_prod(

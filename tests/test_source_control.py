@@ -5,36 +5,42 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from plan_helpers import SHIPPED_STACKS, StackDocument, provider_type, single
+from plan_helpers import (
+    ADO_BRANCH,
+    ADO_BUILD,
+    ADO_CONNECTION,
+    ADO_PIPELINE,
+    ADO_PROJECT,
+    ADO_REPOSITORY,
+    ADO_REVIEWERS,
+    BRANCH,
+    DEFAULT_BRANCH,
+    ENVIRONMENT,
+    FEDERATED_CREDENTIAL,
+    FEDERATION_POLICY,
+    GET_REPOSITORY,
+    GET_USER,
+    GIT_CREDENTIAL,
+    MANAGED_IDENTITY,
+    PROTECTION,
+    REPO,
+    REPOSITORY,
+    REPOSITORY_FILE,
+    RULESET,
+    SHIPPED_STACKS,
+    VARIABLE,
+    StackDocument,
+    provider_type,
+    single,
+)
 
 from dataops.engine import Plan, PlannedResource
 
-REPOSITORY = "github:index/repository:Repository"
-BRANCH = "github:index/branch:Branch"
-DEFAULT_BRANCH = "github:index/branchDefault:BranchDefault"
-FILE = "github:index/repositoryFile:RepositoryFile"
-PROTECTION = "github:index/branchProtection:BranchProtection"
-RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
-ENVIRONMENT = "github:index/repositoryEnvironment:RepositoryEnvironment"
 DEPLOYMENT_POLICY = (
     "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy"
 )
-VARIABLE = "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable"
-GET_REPOSITORY = "github:index/getRepository:getRepository"
-GET_USER = "github:index/getUser:getUser"
-REPOSITORY_ONLY = (REPOSITORY, BRANCH, DEFAULT_BRANCH, FILE, PROTECTION, RULESET)
+REPOSITORY_ONLY = (REPOSITORY, BRANCH, DEFAULT_BRANCH, REPOSITORY_FILE, PROTECTION, RULESET)
 
-ADO_PROJECT = "azuredevops:index/project:Project"
-ADO_REPOSITORY = "azuredevops:index/git:Git"
-ADO_BRANCH = "azuredevops:index/gitRepositoryBranch:GitRepositoryBranch"
-ADO_REVIEWERS = "azuredevops:index/branchPolicyMinReviewers:BranchPolicyMinReviewers"
-ADO_BUILD = "azuredevops:index/branchPolicyBuildValidation:BranchPolicyBuildValidation"
-ADO_PIPELINE = "azuredevops:index/buildDefinition:BuildDefinition"
-ADO_CONNECTION = "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM"
-CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
-POLICY = "databricks:index/servicePrincipalFederationPolicy:ServicePrincipalFederationPolicy"
-GIT_CREDENTIAL = "databricks:index/gitCredential:GitCredential"
-REPO = "databricks:index/repo:Repo"
 
 # The contract with the delivery workflows: exactly these names, in every environment.
 CI_VARIABLES = {
@@ -144,7 +150,7 @@ def test_prod_creates_the_protected_repository_with_develop_as_default(plan: Pla
 
 def test_codeowners_is_committed_to_develop_before_any_rule(plan: PlanOf) -> None:
     rendered = plan("prod")
-    codeowners = single(rendered, FILE, "-codeowners")
+    codeowners = single(rendered, REPOSITORY_FILE, "-codeowners")
     assert codeowners.inputs["file"] == ".github/CODEOWNERS"
     assert codeowners.inputs["branch"] == "develop"
     assert "* @datanova/platform-admins\n" in codeowners.inputs["content"]
@@ -219,9 +225,7 @@ def test_previews_get_their_own_environment_with_the_read_only_identities(
     assert variables["ARM_CLIENT_ID"] != deploy["ARM_CLIENT_ID"]
     assert variables["DATABRICKS_CLIENT_ID"] != deploy["DATABRICKS_CLIENT_ID"]
     assert variables["DATABRICKS_HOST"] == deploy["DATABRICKS_HOST"]
-    reader = single(
-        rendered, "azure-native:managedidentity:UserAssignedIdentity", "-preview-identity"
-    )
+    reader = single(rendered, MANAGED_IDENTITY, "-preview-identity")
     assert reader.inputs["resourceName"] == f"id-datanova-{stack}-preview"
 
 
@@ -334,8 +338,8 @@ def test_azure_pipelines_sign_in_through_the_service_connection(
         connection.inputs["credentials"]["serviceprincipalid"]
         == (rendered.outputs["deployerClientId"])
     )
-    azure = single(rendered, CREDENTIAL, "-azure-pipelines-staging")
-    databricks = single(rendered, POLICY, "-azure-pipelines-staging")
+    azure = single(rendered, FEDERATED_CREDENTIAL, "-azure-pipelines-staging")
+    databricks = single(rendered, FEDERATION_POLICY, "-azure-pipelines-staging")
     subject = azure.inputs["subject"]
     assert subject.startswith("sc://") and subject.endswith("/dataops-staging")
     assert azure.inputs["resourceName"] == "id-datanova-staging-deployer"
@@ -345,11 +349,11 @@ def test_azure_pipelines_sign_in_through_the_service_connection(
     assert connection.urn in azure.dependencies
     # Pull-request previews get their own connection, trusted by the read-only identity.
     preview = single(rendered, ADO_CONNECTION, "-dataops-staging-preview")
-    preview_credential = single(rendered, CREDENTIAL, "-azure-pipelines-staging-preview")
+    preview_credential = single(rendered, FEDERATED_CREDENTIAL, "-azure-pipelines-staging-preview")
     assert preview_credential.inputs["resourceName"] == "id-datanova-staging-preview"
     assert preview.urn in preview_credential.dependencies
     # No GitHub federation when the code is not on GitHub.
-    assert sorted(c.name for c in rendered.of_type(CREDENTIAL)) == sorted(
+    assert sorted(c.name for c in rendered.of_type(FEDERATED_CREDENTIAL)) == sorted(
         [azure.name, preview_credential.name]
     )
     assert single(rendered, GIT_CREDENTIAL).inputs["gitProvider"] == "azureDevOpsServices"

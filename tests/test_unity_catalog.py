@@ -8,17 +8,50 @@ import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_databricks as databricks
 import pytest
-from plan_helpers import SHIPPED_STACKS, StackDocument, depends_on, lookup, single
+from plan_helpers import (
+    BINDING,
+    CATALOG,
+    CONNECTOR,
+    CONTAINER,
+    DATA_ACCESS,
+    DEFAULT_NAMESPACE,
+    GRANTS,
+    GROUP,
+    LOCATION,
+    MEMBER,
+    METASTORE,
+    METASTORE_ASSIGNMENT,
+    PRINCIPAL,
+    RG,
+    ROLE,
+    SCHEMA,
+    SHIPPED_STACKS,
+    STORAGE,
+    STORAGE_CREDENTIAL,
+    VAULT,
+    WORKSPACE,
+    WORKSPACE_ASSIGNMENT,
+    StackDocument,
+    depends_on,
+    lookup,
+    single,
+)
 
 from components import program
 from components.config import ConfigError, StackConfig, check_shared_singletons
 from components.foundation import Foundation, FoundationArgs
+from components.grants import (
+    Grant,
+    GrantPlan,
+    PrincipalRole,
+    Securable,
+    SecurableKind,
+    grant_plan,
+)
 from components.pulumi_config import read_stack_config
 from components.unity_catalog import (
     MetastoreAttachment,
     MetastoreAttachmentArgs,
-    PrincipalGrant,
-    Securable,
     UnityCatalog,
     UnityCatalogArgs,
 )
@@ -30,23 +63,7 @@ Render = Callable[[str, StackDocument], Plan]
 DocumentOf = Callable[[str], StackDocument]
 
 COMPONENTS = ("dataops:unitycatalog:UnityCatalog", "dataops:unitycatalog:MetastoreAttachment")
-METASTORE = "databricks:index/metastore:Metastore"
-DATA_ACCESS = "databricks:index/metastoreDataAccess:MetastoreDataAccess"
-ASSIGNMENT = "databricks:index/metastoreAssignment:MetastoreAssignment"
-CREDENTIAL = "databricks:index/storageCredential:StorageCredential"
-LOCATION = "databricks:index/externalLocation:ExternalLocation"
-CATALOG = "databricks:index/catalog:Catalog"
-SCHEMA = "databricks:index/schema:Schema"
-BINDING = "databricks:index/workspaceBinding:WorkspaceBinding"
-GRANTS = "databricks:index/grants:Grants"
-DEFAULT_NAMESPACE = "databricks:index/defaultNamespaceSetting:DefaultNamespaceSetting"
-ACCOUNT_LEVEL = (METASTORE, DATA_ACCESS, ASSIGNMENT)
-
-CONTAINER = "azure-native:storage:BlobContainer"
-STORAGE = "azure-native:storage:StorageAccount"
-VAULT = "azure-native:keyvault:Vault"
-ROLE = "azure-native:authorization:RoleAssignment"
-CONNECTOR = "azure-native:databricks:AccessConnector"
+ACCOUNT_LEVEL = (METASTORE, DATA_ACCESS, METASTORE_ASSIGNMENT)
 
 
 def _uc_resources(plan: Plan) -> list[PlannedResource]:
@@ -90,7 +107,7 @@ def _is_workspace_provider(plan: Plan, provider: PlannedResource) -> bool:
 def test_account_level_resources_use_the_account_provider(plan: PlanOf, stack: str) -> None:
     rendered = plan(stack)
     account_level = [r for r in _uc_resources(rendered) if r.type in ACCOUNT_LEVEL]
-    assert any(r.type == ASSIGNMENT for r in account_level)
+    assert any(r.type == METASTORE_ASSIGNMENT for r in account_level)
     for resource in account_level:
         assert _is_account_provider(_provider(rendered, resource), rendered.config), resource.name
 
@@ -101,7 +118,7 @@ def test_workspace_level_resources_use_this_stacks_workspace_provider(
 ) -> None:
     rendered = plan(stack)
     workspace_level = _workspace_level(rendered)
-    assert {CREDENTIAL, LOCATION, CATALOG, SCHEMA, BINDING, GRANTS} <= {
+    assert {STORAGE_CREDENTIAL, LOCATION, CATALOG, SCHEMA, BINDING, GRANTS} <= {
         r.type for r in workspace_level
     }
     for resource in workspace_level:
@@ -113,20 +130,20 @@ def test_every_workspace_level_uc_resource_waits_for_the_metastore_assignment(
     plan: PlanOf, stack: str
 ) -> None:
     rendered = plan(stack)
-    assignment = single(rendered, ASSIGNMENT)
+    assignment = single(rendered, METASTORE_ASSIGNMENT)
     for resource in _workspace_level(rendered):
         assert assignment.urn in resource.dependencies, resource.name
 
 
 def test_the_chain_runs_from_resource_group_to_schema_grants(plan: PlanOf) -> None:
     prod = plan("prod")
-    group = single(prod, "azure-native:resources:ResourceGroup")
+    group = single(prod, RG)
     storage = single(prod, STORAGE)
     role = single(prod, ROLE, "-connector-blob-contributor")
-    workspace = single(prod, "azure-native:databricks:Workspace")
+    workspace = single(prod, WORKSPACE)
     metastore = single(prod, METASTORE)
-    assignment = single(prod, ASSIGNMENT)
-    credential = single(prod, CREDENTIAL)
+    assignment = single(prod, METASTORE_ASSIGNMENT)
+    credential = single(prod, STORAGE_CREDENTIAL)
     container = single(prod, CONTAINER, "-azure-catalog-prod")
     managed_location = single(prod, LOCATION, "-catalog-prod-location")
     catalog = single(prod, CATALOG, "-catalog-prod")
@@ -164,7 +181,7 @@ def test_a_stack_that_reuses_a_metastore_creates_none(plan: PlanOf, stack: str) 
     assert rendered.config.unity_catalog.metastore.mode == "reuse"
     assert rendered.of_type(METASTORE) == []
     assert rendered.of_type(DATA_ACCESS) == []
-    assert single(rendered, ASSIGNMENT).inputs["metastoreId"] == reused
+    assert single(rendered, METASTORE_ASSIGNMENT).inputs["metastoreId"] == reused
     assert rendered.outputs["metastoreId"] == reused
 
 
@@ -177,7 +194,7 @@ def test_the_owning_stack_creates_a_protected_metastore_in_its_region(plan: Plan
     assert metastore.inputs["owner"] == "prod-platform-admins"
     assert metastore.inputs["forceDestroy"] is False
     assert metastore.protect
-    assignment = single(prod, ASSIGNMENT)
+    assignment = single(prod, METASTORE_ASSIGNMENT)
     assert metastore.urn in assignment.dependencies
     assert assignment.inputs["metastoreId"] == prod.outputs["metastoreId"]
     assert assignment.inputs["workspaceId"] == prod.outputs["workspaceId"]
@@ -207,7 +224,7 @@ def test_a_metastore_with_root_storage_gets_its_default_data_access_first(
     connector_id = rendered.outputs["accessConnectorId"]
     assert lookup(access.inputs, "azureManagedIdentity.accessConnectorId") == connector_id
     assert _is_account_provider(_provider(rendered, access), rendered.config)
-    assert access.urn in single(rendered, ASSIGNMENT).dependencies
+    assert access.urn in single(rendered, METASTORE_ASSIGNMENT).dependencies
     assert depends_on(rendered, access, single(rendered, ROLE, "-connector-blob-contributor"))
 
 
@@ -219,7 +236,7 @@ def test_storage_credential_is_the_access_connectors_identity_after_its_role(
     plan: PlanOf, stack: str
 ) -> None:
     rendered = plan(stack)
-    credential = single(rendered, CREDENTIAL)
+    credential = single(rendered, STORAGE_CREDENTIAL)
     connector_id = rendered.outputs["accessConnectorId"]
     assert connector_id.endswith(f"/accessConnectors/dbac-datanova-{stack}")
     assert lookup(credential.inputs, "azureManagedIdentity.accessConnectorId") == connector_id
@@ -233,7 +250,7 @@ def test_storage_credential_is_the_access_connectors_identity_after_its_role(
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_one_external_location_per_zone_container(plan: PlanOf, stack: str) -> None:
     rendered = plan(stack)
-    credential = single(rendered, CREDENTIAL)
+    credential = single(rendered, STORAGE_CREDENTIAL)
     zones = rendered.config.azure.storage.zones
     for zone in zones:
         location = single(rendered, LOCATION, f"-location-{zone}")
@@ -253,7 +270,7 @@ def test_metastore_wide_names_differ_between_stacks_sharing_the_metastore(
     seen: dict[str, str] = {}
     for stack in SHIPPED_STACKS:
         rendered = plan(stack)
-        for resource in rendered.of_type(LOCATION) + rendered.of_type(CREDENTIAL):
+        for resource in rendered.of_type(LOCATION) + rendered.of_type(STORAGE_CREDENTIAL):
             name = resource.inputs["name"]
             assert name not in seen, f"{stack} and {seen.get(name)} both name {name}"
             seen[name] = stack
@@ -312,7 +329,7 @@ def test_credential_and_locations_are_isolated_and_bound_to_this_workspace(
         if b.inputs["workspaceId"] == workspace_id
     }
     assert len(bound) == len(rendered.of_type(BINDING))
-    credential = single(rendered, CREDENTIAL)
+    credential = single(rendered, STORAGE_CREDENTIAL)
     assert credential.inputs["isolationMode"] == "ISOLATION_MODE_ISOLATED"
     assert ("storage_credential", credential.inputs["name"]) in bound
     for location in rendered.of_type(LOCATION):
@@ -395,7 +412,7 @@ def test_default_catalog_is_the_workspace_default_namespace_setting(
     assert lookup(setting.inputs, "namespace.value") == default
     assert depends_on(rendered, setting, single(rendered, CATALOG, f"-catalog-{default}"))
     # The assignment's default_catalog_name is deprecated: it is not set.
-    assert "defaultCatalogName" not in single(rendered, ASSIGNMENT).inputs
+    assert "defaultCatalogName" not in single(rendered, METASTORE_ASSIGNMENT).inputs
 
 
 def test_without_a_default_catalog_the_workspace_default_is_left_alone(
@@ -464,7 +481,7 @@ def test_a_securable_without_grants_gets_no_grants_resource(
 def test_no_grant_names_a_user_directly(plan: PlanOf, stack: str) -> None:
     rendered = plan(stack)
     # The account groups this stack creates, by display name.
-    groups = {g.inputs["displayName"] for g in rendered.of_type("databricks:index/group:Group")}
+    groups = {g.inputs["displayName"] for g in rendered.of_type(GROUP)}
     assert groups == set(rendered.outputs["groupNames"])
     # Besides groups, grants name only this stack's service principals (the jobs' run-as),
     # by application id.
@@ -527,44 +544,97 @@ def test_the_jobs_run_as_privileges_are_merged_into_the_configured_grants(
         assert run_as not in zone_grants, zone
 
 
-def _program_with_extra_grants(extra: dict[Securable, list[PrincipalGrant]]) -> None:
-    """The foundation and Unity Catalog with extra grants for a stand-in service principal."""
+def _stand_in_unity_catalog(
+    grants: GrantPlan,
+    principals: dict[PrincipalRole, pulumi.Input[str]],
+    groups_ready: list[pulumi.Resource],
+    principals_ready: list[pulumi.Resource],
+) -> None:
+    """The foundation and Unity Catalog alone, with the given grant plan and readiness."""
     config = read_stack_config()
-    stack = pulumi.get_stack()
-    azure = azure_native.Provider("azure", location=config.azure.location)
+    names = config.names(pulumi.get_stack())
+    azure = azure_native.Provider(
+        "azure",
+        location=config.azure.location,
+        subscription_id=config.azure.subscription_id,
+        tenant_id=config.azure.tenant_id,
+    )
     foundation = Foundation(
         "azure",
-        FoundationArgs(config=config, stack=stack),
+        FoundationArgs(
+            azure=config.azure,
+            names=names,
+            tags=config.tags(names.stack),
+            catalogs=[c.name for c in config.unity_catalog.catalogs],
+            protect_data=config.protect_data,
+            purge_protection=config.key_vault_purge_protection,
+        ),
         pulumi.ResourceOptions(providers=[azure]),
     )
-    account = databricks.Provider("account", host=config.databricks.account_host)
-    workspace = databricks.Provider("workspace", host=foundation.workspace_url)
-    principal = databricks.ServicePrincipal(
-        "principal", display_name="stand-in", opts=pulumi.ResourceOptions(provider=account)
+    account = databricks.Provider(
+        "account", host=config.databricks.account_host, account_id=config.databricks.account_id
+    )
+    workspace = databricks.Provider(
+        "workspace",
+        host=foundation.workspace_url,
+        azure_workspace_resource_id=foundation.workspace_resource_id,
     )
     attachment = MetastoreAttachment(
         "metastore",
         MetastoreAttachmentArgs(
-            config=config, stack=stack, foundation=foundation, account_provider=account
+            metastore=config.unity_catalog.metastore,
+            names=names,
+            location=config.azure.location,
+            workspace_id=foundation.workspace_id,
+            access_connector_id=foundation.access_connector_id,
+            storage_access=foundation.storage_access,
+            groups_ready=groups_ready,
+            account_provider=account,
         ),
     )
     UnityCatalog(
         "uc",
         UnityCatalogArgs(
-            config=config,
-            stack=stack,
-            foundation=foundation,
-            attachment=attachment,
+            unity_catalog=config.unity_catalog,
+            names=names,
+            grants=grants,
+            principals=principals,
+            protect_data=config.protect_data,
+            workspace_id=foundation.workspace_id,
+            storage_account_name=foundation.storage_account_name,
+            zone_containers={z: c.name for z, c in foundation.zone_containers.items()},
+            catalog_containers={n: c.name for n, c in foundation.catalog_containers.items()},
+            access_connector_id=foundation.access_connector_id,
+            storage_access=foundation.storage_access,
+            metastore_id=attachment.metastore_id,
+            attachment=attachment.assignment,
+            groups_ready=groups_ready,
+            principals_ready=principals_ready,
             workspace_provider=workspace,
-            extra_grants={
-                securable: [
-                    PrincipalGrant(principal=principal.application_id, privileges=g.privileges)
-                    for g in grants
-                ]
-                for securable, grants in extra.items()
-            },
-            extra_grant_dependencies=[principal],
         ),
+    )
+
+
+def _program_with_extra_grants(extra: dict[Securable, tuple[str, ...]]) -> None:
+    """Unity Catalog with the groups' grants of config, plus extra grants to a stand-in
+    service principal (in the run-as role)."""
+    config = read_stack_config()
+    account = databricks.Provider("principal-account", host=config.databricks.account_host)
+    principal = databricks.ServicePrincipal(
+        "principal", display_name="stand-in", opts=pulumi.ResourceOptions(provider=account)
+    )
+    plan: dict[Securable, tuple[Grant, ...]] = {}
+    for securable, grants in grant_plan(config).items():
+        by_group = tuple(g for g in grants if not isinstance(g.principal, PrincipalRole))
+        if by_group:
+            plan[securable] = by_group
+    for securable, privileges in extra.items():
+        plan[securable] = (*plan.get(securable, ()), Grant(PrincipalRole.JOBS_RUN_AS, privileges))
+    _stand_in_unity_catalog(
+        grants=plan,
+        principals={PrincipalRole.JOBS_RUN_AS: principal.application_id},
+        groups_ready=[],
+        principals_ready=[principal],
     )
 
 
@@ -572,10 +642,10 @@ def test_extra_grants_make_a_grants_resource_that_waits_for_their_principal(
     monkeypatch: pytest.MonkeyPatch, stack_document: DocumentOf, render: Render
 ) -> None:
     # Staging configures no grants on its schemas: the extra grant alone makes one.
-    extra = {Securable("schema", "staging.silver"): [PrincipalGrant("-", ("SELECT",))]}
+    extra = {Securable(SecurableKind.SCHEMA, "staging.silver"): ("SELECT",)}
     monkeypatch.setattr(program, "define_stack", lambda: _program_with_extra_grants(extra))
     rendered = render("staging", stack_document("staging"))
-    principal = single(rendered, "databricks:index/servicePrincipal:ServicePrincipal")
+    principal = single(rendered, PRINCIPAL)
     (silver,) = [g for g in rendered.of_type(GRANTS) if g.inputs.get("schema") == "staging.silver"]
     assert [g["privileges"] for g in silver.inputs["grants"]] == [["SELECT"]]
     assert principal.urn in silver.dependencies
@@ -589,69 +659,41 @@ def test_extra_grants_on_a_securable_the_layer_does_not_create_are_refused(
     monkeypatch: pytest.MonkeyPatch, stack_document: DocumentOf, render: Render
 ) -> None:
     extra = {
-        Securable("schema", "staging.platinum"): [PrincipalGrant("-", ("SELECT",))],
-        Securable("zone", "archive"): [PrincipalGrant("-", ("READ_FILES",))],
+        Securable(SecurableKind.SCHEMA, "staging.platinum"): ("SELECT",),
+        Securable(SecurableKind.EXTERNAL_LOCATION, "archive"): ("READ_FILES",),
     }
     monkeypatch.setattr(program, "define_stack", lambda: _program_with_extra_grants(extra))
     with pytest.raises(ValueError) as caught:
         render("staging", stack_document("staging"))
     assert str(caught.value) == (
         "stack staging: grants on securables it does not create: "
-        "['schema staging.platinum', 'zone archive']"
+        "['EXTERNAL_LOCATION archive', 'SCHEMA staging.platinum']"
     )
 
 
 def _program_with_stand_in_groups() -> None:
-    """The foundation and Unity Catalog, with stand-ins for the identity layer's groups."""
+    """Unity Catalog with the stack's grant plan, and stand-ins for the identity layer's
+    groups (its run-as principal is a name only: nothing to wait for)."""
     config = read_stack_config()
-    stack = pulumi.get_stack()
-    azure = azure_native.Provider(
-        "azure",
-        location=config.azure.location,
-        subscription_id=config.azure.subscription_id,
-        tenant_id=config.azure.tenant_id,
-    )
-    foundation = Foundation(
-        "azure",
-        FoundationArgs(config=config, stack=stack),
-        pulumi.ResourceOptions(providers=[azure]),
-    )
+    names = config.names(pulumi.get_stack())
     account = databricks.Provider(
-        "account", host=config.databricks.account_host, account_id=config.databricks.account_id
+        "groups-account",
+        host=config.databricks.account_host,
+        account_id=config.databricks.account_id,
     )
-    workspace = databricks.Provider(
-        "workspace",
-        host=foundation.workspace_url,
-        azure_workspace_resource_id=foundation.workspace_resource_id,
-    )
-    groups = [
+    groups: list[pulumi.Resource] = [
         databricks.Group(
             f"group-{group.name}",
-            display_name=config.group_display_name(stack, group.name),
+            display_name=names.group(group.name),
             opts=pulumi.ResourceOptions(provider=account),
         )
         for group in config.identity.groups
     ]
-    attachment = MetastoreAttachment(
-        "metastore",
-        MetastoreAttachmentArgs(
-            config=config,
-            stack=stack,
-            foundation=foundation,
-            account_provider=account,
-            owner_dependencies=groups,
-        ),
-    )
-    UnityCatalog(
-        "uc",
-        UnityCatalogArgs(
-            config=config,
-            stack=stack,
-            foundation=foundation,
-            attachment=attachment,
-            workspace_provider=workspace,
-            grant_dependencies=groups,
-        ),
+    _stand_in_unity_catalog(
+        grants=grant_plan(config),
+        principals={PrincipalRole.JOBS_RUN_AS: "stand-in-application-id"},
+        groups_ready=groups,
+        principals_ready=groups,
     )
 
 
@@ -660,7 +702,7 @@ def test_grants_and_the_metastore_owner_wait_for_grant_dependencies(
 ) -> None:
     monkeypatch.setattr(program, "define_stack", _program_with_stand_in_groups)
     rendered = render("prod", stack_document("prod"))
-    groups = rendered.of_type("databricks:index/group:Group")
+    groups = rendered.of_type(GROUP)
     assert len(groups) == len(rendered.config.identity.groups)
     principals_named = rendered.of_type(GRANTS) + rendered.of_type(METASTORE)
     assert len(principals_named) >= 2
@@ -669,8 +711,8 @@ def test_grants_and_the_metastore_owner_wait_for_grant_dependencies(
             assert group.urn in resource.dependencies, f"{resource.name} before {group.name}"
     # The credential names its owner group, so it waits for it; a binding names no
     # principal and does not wait for the identity layer.
-    owner = single(rendered, "databricks:index/group:Group", "group-platform-admins")
-    assert owner.urn in single(rendered, CREDENTIAL).dependencies
+    owner = single(rendered, GROUP, "group-platform-admins")
+    assert owner.urn in single(rendered, STORAGE_CREDENTIAL).dependencies
     assert not any(g.urn in rendered.of_type(BINDING)[0].dependencies for g in groups)
 
 
@@ -681,26 +723,22 @@ def test_grants_wait_for_the_groups_and_their_workspace_assignments(
     """The platform wires the layers: a grant is applied once its groups exist and are
     in the workspace; a created metastore once its owning group exists."""
     rendered = plan(stack)
-    groups = rendered.of_type("databricks:index/group:Group")
+    groups = rendered.of_type(GROUP)
     assignments = [
-        a
-        for a in rendered.of_type(
-            "databricks:index/mwsPermissionAssignment:MwsPermissionAssignment"
-        )
-        if "-workspace-access-group-" in a.name
+        a for a in rendered.of_type(WORKSPACE_ASSIGNMENT) if "-workspace-access-group-" in a.name
     ]
     assert len(groups) == len(assignments) == len(rendered.config.identity.groups)
     for grants in rendered.of_type(GRANTS):
         for principal in (*groups, *assignments):
             assert principal.urn in grants.dependencies, f"{grants.name} before {principal.name}"
     for metastore in rendered.of_type(METASTORE):
-        owner = single(rendered, "databricks:index/group:Group", "-group-platform-admins")
+        owner = single(rendered, GROUP, "-group-platform-admins")
         assert owner.urn in metastore.dependencies
 
 
 # --------------------------------------------------------------------------- ownership
 
-OWNED = (CREDENTIAL, LOCATION, CATALOG, SCHEMA)
+OWNED = (STORAGE_CREDENTIAL, LOCATION, CATALOG, SCHEMA)
 
 
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
@@ -710,7 +748,7 @@ def test_what_the_layer_creates_is_owned_by_the_owner_group_not_the_first_deploy
     """Left to default, the person who runs the first `pulumi up` owns every object, and
     CI, which may change only what it (or a group it is in) owns, is refused afterwards."""
     rendered = plan(stack)
-    owner_group = single(rendered, "databricks:index/group:Group", "-group-platform-admins")
+    owner_group = single(rendered, GROUP, "-group-platform-admins")
     assert rendered.config.unity_catalog.owner == "platform-admins"
     owned = [r for token in OWNED for r in rendered.of_type(token)]
     assert {r.type for r in owned} == set(OWNED)
@@ -722,15 +760,9 @@ def test_what_the_layer_creates_is_owned_by_the_owner_group_not_the_first_deploy
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_the_deployer_is_in_the_owner_group(plan: PlanOf, stack: str) -> None:
     rendered = plan(stack)
-    owner_group = single(rendered, "databricks:index/group:Group", "-group-platform-admins")
-    deployer = single(
-        rendered, "databricks:index/servicePrincipal:ServicePrincipal", "-identity-deployer"
-    )
-    memberships = [
-        m
-        for m in rendered.of_type("databricks:index/groupMember:GroupMember")
-        if deployer.urn in m.dependencies
-    ]
+    owner_group = single(rendered, GROUP, "-group-platform-admins")
+    deployer = single(rendered, PRINCIPAL, "-identity-deployer")
+    memberships = [m for m in rendered.of_type(MEMBER) if deployer.urn in m.dependencies]
     assert len(memberships) == 1
     assert owner_group.urn in memberships[0].dependencies
     assert _is_account_provider(_provider(rendered, memberships[0]), rendered.config)
@@ -750,7 +782,7 @@ def test_the_owner_group_may_create_the_stacks_objects_on_the_shared_metastore(
         "CREATE_STORAGE_CREDENTIAL",
     }
     assert _is_workspace_provider(rendered, _provider(rendered, grant))
-    assert single(rendered, ASSIGNMENT).urn in grant.dependencies
+    assert single(rendered, METASTORE_ASSIGNMENT).urn in grant.dependencies
     # One principal, non-authoritative: it cannot revoke what other stacks granted.
     assert not [g for g in rendered.of_type(GRANTS) if "metastore" in g.inputs]
 
@@ -763,10 +795,8 @@ def test_another_owner_group_from_config(stack_document: DocumentOf, render: Ren
         assert resource.inputs["owner"] == "staging-data-engineers", resource.name
     grant = single(rendered, "databricks:index/grant:Grant", "-metastore-privileges")
     assert grant.inputs["principal"] == "staging-data-engineers"
-    engineers = single(rendered, "databricks:index/group:Group", "-group-data-engineers")
-    member = single(
-        rendered, "databricks:index/groupMember:GroupMember", "-deployer-member-data-engineers"
-    )
+    engineers = single(rendered, GROUP, "-group-data-engineers")
+    member = single(rendered, MEMBER, "-deployer-member-data-engineers")
     assert engineers.urn in member.dependencies
 
 

@@ -1,0 +1,226 @@
+"""Loading a stack's ``dataops:*`` values into a :class:`StackConfig`, one line per error,
+and the rules across every stack of the project."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from components.config.stack import StackConfig
+from components.config.types import PROJECT, ConfigError, _camel, _PathError
+from components.secret_keys import SECRET_KEYS
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _format_path(parts: Sequence[str | int]) -> str:
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + part
+    return text
+
+
+def _known_keys(model: type[BaseModel], path: Sequence[str | int]) -> list[str]:
+    """The camelCase keys accepted at `path` (for did-you-mean), best effort."""
+    current: Any = model
+    for part in path:
+        if isinstance(part, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if not fields:
+            return []
+        match = next((f for n, f in fields.items() if _camel(n) == part or n == part), None)
+        if match is None:
+            return []
+        current = _model_in(match.annotation)
+    fields = getattr(current, "model_fields", {}) or {}
+    return [_camel(name) for name in fields if name != "secrets_set"]
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+# pydantic's error types for a value of the wrong type, as a YAML author would say it.
+_TYPE_NAMES: Mapping[str, str] = {
+    "int_parsing": "an integer",
+    "int_type": "an integer",
+    "int_from_float": "a whole number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "tuple_type": "a list",
+    "list_type": "a list",
+    "frozen_set_type": "a list",
+    "dict_type": "a mapping of keys to values",
+    "model_type": "a mapping of keys to values",
+    "model_attributes_type": "a mapping of keys to values",
+}
+
+
+_BOUNDS: Mapping[str, str] = {
+    "less_than_equal": "is more than {le}",
+    "less_than": "is not less than {lt}",
+    "greater_than_equal": "is less than {ge}",
+    "greater_than": "is not more than {gt}",
+    "too_short": "needs at least {min_length} item(s)",
+    "too_long": "has more than {max_length} item(s)",
+}
+
+
+def _error_line(stack_file: str, error: Mapping[str, Any]) -> ConfigError:
+    loc: list[str | int] = list(error["loc"])
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    original = ctx.get("error")
+    if isinstance(original, _PathError):
+        # Cross-field errors carry their own path; pydantic's loc stops at their model.
+        loc = [*loc, *original.path]
+        message = str(original)
+    elif kind == "extra_forbidden":
+        key = str(loc[-1])
+        known = _known_keys(StackConfig, loc[:-1])
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
+        message = f"unknown key {key!r}{hint}"
+    elif kind == "missing":
+        message = "is required"
+    elif kind in ("value_error", "assertion_error"):
+        message = str(original) if original is not None else error["msg"]
+    elif kind == "literal_error" or kind == "enum":
+        message = f"{error.get('input')!r} is not one of {ctx.get('expected')}"
+    elif kind in _BOUNDS:
+        message = f"{error.get('input')!r} {_BOUNDS[kind].format(**ctx)}"
+    elif kind in _TYPE_NAMES:
+        message = f"{error.get('input')!r} is not {_TYPE_NAMES[kind]}"
+    else:
+        message = f"{error['msg']} (got {error.get('input')!r})"
+    top = str(loc[0]) if loc else ""
+    key_path = f"{PROJECT}:{_format_path([_camel(top), *loc[1:]])}" if loc else PROJECT
+    return ConfigError(stack_file, key_path, message)
+
+
+def load_stack_config(
+    values: Mapping[str, Any], stack_file: str, secure_keys: frozenset[str] = frozenset()
+) -> StackConfig:
+    """Validate the ``dataops:*`` values of one stack (keys without the namespace).
+
+    ``values`` holds plain values (objects may also arrive as JSON strings, as
+    ``pulumi.Config`` returns them); ``secure_keys`` names the keys given as ``secure:``.
+    Raises :class:`ConfigError` on the first problem.
+    """
+    plain: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in SECRET_KEYS:
+            if key not in secure_keys:
+                raise ConfigError(
+                    stack_file,
+                    f"{PROJECT}:{key}",
+                    "is a secret and must be set with 'pulumi config set --secret', "
+                    "never in plain text",
+                )
+            continue
+        if key in secure_keys:
+            raise ConfigError(
+                stack_file,
+                f"{PROJECT}:{key}",
+                f"is not a secret setting; only {', '.join(SECRET_KEYS)} may be secure values",
+            )
+        plain[key] = _decode(value)
+    if "secretsSet" in plain or "secrets_set" in plain:
+        raise ConfigError(stack_file, f"{PROJECT}:secretsSet", "is not a config key")
+    plain["secretsSet"] = frozenset(k for k in secure_keys if k in SECRET_KEYS)
+    try:
+        return StackConfig.model_validate(plain)
+    except ValidationError as exc:
+        raise _error_line(stack_file, exc.errors()[0]) from None
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def check_shared_singletons(configs: Mapping[str, StackConfig]) -> None:
+    """Cross-stack rules: each shared singleton has exactly one owning stack.
+
+    ``configs`` maps stack file names to their configs (every stack of the project).
+    The GitHub repository (or Azure DevOps project) is created and protected by one
+    stack and looked up by the others; a region's metastore is created by at most one
+    stack (Azure allows one per region per account) and reused by id everywhere else, and
+    the stacks sharing it never declare the same catalog.
+    """
+    repositories: dict[str, list[str]] = {}
+    owners: dict[str, list[str]] = {}
+    for file_name, config in configs.items():
+        source = config.source_control
+        if source.provider == "github" and source.github:
+            key = f"github.com/{source.github.owner}/{source.github.repository}"
+            owned = source.github.manage_repository
+        elif source.azure_devops:
+            devops = source.azure_devops
+            key = f"{devops.organization_url.rstrip('/')}/{devops.project}"
+            owned = devops.manage_project
+        else:  # pragma: no cover - the model requires the provider's section
+            continue
+        repositories.setdefault(key, []).append(file_name)
+        if owned:
+            owners.setdefault(key, []).append(file_name)
+    for key, files in sorted(repositories.items()):
+        owning = owners.get(key, [])
+        if len(owning) != 1:
+            flag = "manageRepository" if key.startswith("github.com/") else "manageProject"
+            found = ", ".join(owning) if owning else "none"
+            raise ConfigError(
+                ", ".join(sorted(files)),
+                f"{PROJECT}:sourceControl",
+                f"{key} needs exactly one owning stack ({flag}: true), found {found}",
+            )
+
+    creators: dict[tuple[str, str], list[str]] = {}
+    for file_name, config in configs.items():
+        metastore = config.unity_catalog.metastore
+        if metastore.mode == "create":
+            region = metastore.region or config.azure.location
+            creators.setdefault((config.databricks.account_id, region), []).append(file_name)
+    for (_account, region), files in sorted(creators.items()):
+        if len(files) > 1:
+            raise ConfigError(
+                ", ".join(sorted(files)),
+                f"{PROJECT}:unityCatalog.metastore.mode",
+                f"more than one stack creates the {region} metastore; one creates it, "
+                "the others reuse it by id",
+            )
+
+    # Catalog names are unique in a metastore, and every stack of an account in a region
+    # shares that region's metastore: two stacks declaring one catalog would fight over it.
+    catalog_owners: dict[tuple[str, str, str], list[str]] = {}
+    for file_name, config in configs.items():
+        for catalog in config.unity_catalog.catalogs:
+            owner_key = (config.databricks.account_id, config.azure.location, catalog.name)
+            catalog_owners.setdefault(owner_key, []).append(file_name)
+    for (_account, region, catalog_name), files in sorted(catalog_owners.items()):
+        if len(files) > 1:
+            raise ConfigError(
+                ", ".join(sorted(files)),
+                f"{PROJECT}:unityCatalog.catalogs",
+                f"catalog {catalog_name!r} is declared by more than one stack sharing the "
+                f"{region} metastore; each stack owns its own catalogs",
+            )

@@ -1,0 +1,312 @@
+"""The cross-field rules of a stack config: each a named function, all in one list.
+
+A rule raises ``_PathError`` with the key path below the stack config and a one-line
+problem; the loader turns that into ``Pulumi.<stack>.yaml: dataops:<path>: <problem>``.
+They run in list order, after every section validated on its own, and the first problem
+found is the one reported. A rule the cloud enforces carries its source.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from components.config.azure import NetworkConfig
+from components.config.types import MEDALLION_SCHEMAS, _is_under, _PathError
+from components.config.unity_catalog import GrantConfig
+from components.naming import SHARED_FOLDER
+from components.secret_keys import SecretKey
+
+if TYPE_CHECKING:
+    from components.config.stack import StackConfig
+
+
+@dataclass(frozen=True)
+class CrossFieldRule:
+    name: str
+    check: Callable[[StackConfig], None]
+
+
+# Databricks refuses VNet-injection subnets smaller than a /26 (its clusters need the room):
+# https://learn.microsoft.com/azure/databricks/security/network/classic/vnet-inject
+_DATABRICKS_SUBNET_MAX_PREFIX = 26
+
+
+def _check_grant_groups(
+    grants: Sequence[GrantConfig], groups: set[str], path: tuple[str | int, ...]
+) -> None:
+    for index, grant in enumerate(grants):
+        if grant.group not in groups:
+            raise _PathError(
+                (*path, index, "group"),
+                f"{grant.group!r} is not one of identity.groups {sorted(groups)}; "
+                "grants go to groups, never to users",
+            )
+
+
+def grants_name_groups(config: StackConfig) -> None:
+    groups = set(config.identity.group_names())
+    for ci, catalog in enumerate(config.unity_catalog.catalogs):
+        _check_grant_groups(catalog.grants, groups, ("unityCatalog", "catalogs", ci, "grants"))
+        for si, schema in enumerate(catalog.schemas):
+            _check_grant_groups(
+                schema.grants, groups, ("unityCatalog", "catalogs", ci, "schemas", si, "grants")
+            )
+    _check_grant_groups(
+        config.unity_catalog.external_location_grants,
+        groups,
+        ("unityCatalog", "externalLocationGrants"),
+    )
+
+
+def owners_are_groups(config: StackConfig) -> None:
+    groups = set(config.identity.group_names())
+    for owner, where in (
+        (config.unity_catalog.metastore.owner, ("unityCatalog", "metastore", "owner")),
+        (config.unity_catalog.owner, ("unityCatalog", "owner")),
+    ):
+        if owner and owner not in groups:
+            raise _PathError(where, f"{owner!r} is not one of identity.groups {sorted(groups)}")
+
+
+def developers_are_users(config: StackConfig) -> None:
+    known_users = {u.email for u in config.identity.users}
+    for di, developer in enumerate(config.git_folders.developers):
+        if developer not in known_users:
+            raise _PathError(
+                ("gitFolders", "developers", di), f"{developer!r} is not one of identity.users"
+            )
+
+
+def production_jobs_run_as_job_runner(config: StackConfig) -> None:
+    if config.tier.production and config.jobs.run_as != "servicePrincipal":
+        raise _PathError(
+            ("jobs", "runAs"),
+            f"{config.environment.value} jobs must run as the job-runner service principal "
+            "('servicePrincipal')",
+        )
+
+
+def production_keeps_purge_protection(config: StackConfig) -> None:
+    if config.tier.protect_data and config.azure.key_vault.purge_protection is False:
+        raise _PathError(
+            ("azure", "keyVault", "purgeProtection"),
+            f"{config.environment.value} Key Vault must keep purge protection on",
+        )
+
+
+def production_workspace_is_premium(config: StackConfig) -> None:
+    if config.tier.production and config.azure.workspace.sku != "premium":
+        raise _PathError(
+            ("azure", "workspace", "sku"),
+            f"Unity Catalog governance needs a premium workspace in {config.environment.value}",
+        )
+
+
+def teams_needs_its_webhook(config: StackConfig) -> None:
+    key = SecretKey.TEAMS_WEBHOOK_URL
+    if config.notifications.teams and key not in config.secrets_set:
+        raise _PathError(
+            ("notifications", "teams"),
+            f"teams is on but the secret dataops:{key} is not set "
+            f"(pulumi config set --secret {key} <url>)",
+        )
+
+
+def _check_subnets(network: NetworkConfig) -> None:
+    try:
+        space = ipaddress.ip_network(network.address_space)
+    except ValueError as exc:
+        raise _PathError(("azure", "network", "addressSpace"), str(exc)) from None
+    subnets = []
+    for key, value in (
+        ("publicSubnet", network.public_subnet),
+        ("privateSubnet", network.private_subnet),
+    ):
+        try:
+            subnet = ipaddress.ip_network(value)
+        except ValueError as exc:
+            raise _PathError(("azure", "network", key), str(exc)) from None
+        if not subnet.subnet_of(space):  # type: ignore[arg-type]
+            raise _PathError(("azure", "network", key), f"{value} is not inside {space}")
+        if subnet.prefixlen > _DATABRICKS_SUBNET_MAX_PREFIX:
+            raise _PathError(
+                ("azure", "network", key),
+                f"{value} is a /{subnet.prefixlen}; Databricks needs subnets of "
+                f"/{_DATABRICKS_SUBNET_MAX_PREFIX} or larger",
+            )
+        subnets.append(subnet)
+    if subnets[0].overlaps(subnets[1]):
+        raise _PathError(("azure", "network", "privateSubnet"), "overlaps publicSubnet")
+
+
+def injected_subnets_fit(config: StackConfig) -> None:
+    if config.azure.network.mode == "injected":
+        _check_subnets(config.azure.network)
+
+
+def metastore_in_workspace_region(config: StackConfig) -> None:
+    region = config.unity_catalog.metastore.region
+    if region and region != config.azure.location:
+        raise _PathError(
+            ("unityCatalog", "metastore", "region"),
+            f"{region!r} is not azure.location {config.azure.location!r}; a workspace can "
+            "only be assigned a metastore in its own region",
+        )
+
+
+def catalog_containers_distinct_from_zones(config: StackConfig) -> None:
+    names = config.names("<stack>")
+    zone_containers = {names.zone_container(zone) for zone in config.azure.storage.zones}
+    for ci, catalog in enumerate(config.unity_catalog.catalogs):
+        container = names.catalog_container(catalog.name)
+        if container in zone_containers:
+            raise _PathError(
+                ("unityCatalog", "catalogs", ci, "name"),
+                f"its managed-storage container {container!r} is also a zone container "
+                "(azure.storage.zones); rename the catalog or the zone",
+            )
+
+
+def production_deployments_reviewed(config: StackConfig) -> None:
+    github = config.source_control.github
+    if (
+        config.tier.production
+        and config.source_control.provider == "github"
+        and github is not None
+        and not github.environment_reviewers
+    ):
+        raise _PathError(
+            ("sourceControl", "github", "environmentReviewers"),
+            f"{config.environment.value} deployments need at least one reviewer (GitHub usernames)",
+        )
+
+
+def git_folders_have_a_credential(config: StackConfig) -> None:
+    key = SecretKey.GIT_CREDENTIAL_TOKEN
+    if key not in config.secrets_set:
+        raise _PathError(
+            ("gitFolders",),
+            "Git folders clone with the deployer's git credential, whose token is the "
+            f"secret dataops:{key}, which is not set "
+            f"(pulumi config set --secret {key} <token>)",
+        )
+
+
+def jobs_catalog_exists(config: StackConfig) -> None:
+    catalogs = {c.name for c in config.unity_catalog.catalogs}
+    if config.jobs.catalog is not None and config.jobs.catalog not in catalogs:
+        raise _PathError(
+            ("jobs", "catalog"),
+            f"{config.jobs.catalog!r} is not one of the catalogs {sorted(catalogs)}",
+        )
+
+
+def jobs_catalog_has_medallion_schemas(config: StackConfig) -> None:
+    catalogs = {c.name: c for c in config.unity_catalog.catalogs}
+    catalog = catalogs[config.jobs_catalog]
+    schemas = {s.name for s in catalog.schemas}
+    missing = [s for s in MEDALLION_SCHEMAS if s not in schemas]
+    if missing:
+        index = config.unity_catalog.catalogs.index(catalog)
+        raise _PathError(
+            ("unityCatalog", "catalogs", index, "schemas"),
+            f"the jobs write bronze, silver and gold in catalog {catalog.name!r}, "
+            f"which lacks {missing}",
+        )
+
+
+def medallion_zones_exist(config: StackConfig) -> None:
+    zones = config.azure.storage.zones
+    if not zones:
+        raise _PathError(
+            ("azure", "storage", "zones"),
+            "is empty; the medallion job reads its deliveries from a zone",
+        )
+    medallion = config.jobs.medallion
+    for key, zone in (
+        ("landingZone", medallion.landing_zone),
+        ("checkpointZone", medallion.checkpoint_zone),
+    ):
+        if zone is not None and zone not in zones:
+            raise _PathError(
+                ("jobs", "medallion", key),
+                f"{zone!r} is not one of azure.storage.zones {list(zones)}",
+            )
+
+
+def job_groups_exist_once(config: StackConfig) -> None:
+    jobs = config.jobs
+    groups = set(config.identity.group_names())
+    for key, names in (("runGroups", jobs.run_groups), ("manageGroups", jobs.manage_groups)):
+        for index, group in enumerate(names):
+            if group not in groups:
+                raise _PathError(
+                    ("jobs", key, index),
+                    f"{group!r} is not one of identity.groups {sorted(groups)}",
+                )
+    for index, group in enumerate(jobs.run_groups):
+        if group in jobs.manage_groups:
+            raise _PathError(
+                ("jobs", "runGroups", index),
+                f"{group!r} is also in manageGroups; a group has one permission on a job",
+            )
+
+
+def https_backup_has_a_token(config: StackConfig) -> None:
+    key = SecretKey.GIT_SYNC_TOKEN
+    if config.git_sync_uses_token and key not in config.secrets_set:
+        raise _PathError(
+            ("jobs", "gitSync", "targetRepository"),
+            f"an https remote needs the secret dataops:{key}, which is not set "
+            f"(pulumi config set --secret {key} <token>); ssh remotes need none",
+        )
+
+
+def production_has_no_sample_data(config: StackConfig) -> None:
+    if not config.tier.sample_data and config.jobs.medallion.seed_sample_data:
+        raise _PathError(
+            ("jobs", "medallion", "seedSampleData"),
+            f"{config.environment.value} ingests only what is delivered to landing, "
+            "never the sample dataset",
+        )
+
+
+def production_code_outside_shared(config: StackConfig) -> None:
+    folder = config.names("<stack>").code_folder
+    if config.tier.production and _is_under(folder, SHARED_FOLDER):
+        raise _PathError(
+            ("jobs", "codeFolder"),
+            f"{folder!r} is under {SHARED_FOLDER}, which every workspace user may edit, "
+            f"and {config.environment.value} jobs run this code as the job runner; set a "
+            f"folder outside it, for example /dataops/{config.environment.value}",
+        )
+
+
+# In the order they run; the first problem is the one reported.
+CROSS_FIELD_RULES: tuple[CrossFieldRule, ...] = tuple(
+    CrossFieldRule(check.__name__, check)
+    for check in (
+        grants_name_groups,
+        owners_are_groups,
+        developers_are_users,
+        production_jobs_run_as_job_runner,
+        production_keeps_purge_protection,
+        production_workspace_is_premium,
+        teams_needs_its_webhook,
+        injected_subnets_fit,
+        metastore_in_workspace_region,
+        catalog_containers_distinct_from_zones,
+        production_deployments_reviewed,
+        git_folders_have_a_credential,
+        jobs_catalog_exists,
+        jobs_catalog_has_medallion_schemas,
+        medallion_zones_exist,
+        job_groups_exist_once,
+        https_backup_has_a_token,
+        production_has_no_sample_data,
+        production_code_outside_shared,
+    )
+)

@@ -1,0 +1,130 @@
+"""Unity Catalog: the region's metastore, the environment's catalogs, schemas and grants."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+
+from components.config.types import (
+    AbfssUrl,
+    AzureLocation,
+    GroupName,
+    Guid,
+    UcIdentifier,
+    _container_problem,
+    _doc,
+    _Model,
+    _PathError,
+    _require_unique,
+    _required,
+)
+from components.naming import CATALOG_CONTAINER_PREFIX
+
+
+class MetastoreConfig(_Model):
+    mode: Literal["reuse", "create"] = _doc(
+        "reuse", "reuse the region's metastore by id, or create it (exactly one stack may)"
+    )
+    id: Guid | None = _doc(None, "Id of the metastore to reuse (mode reuse)")
+    name: str | None = _doc(None, "Name of the metastore to create (mode create)")
+    region: AzureLocation | None = _doc(
+        None, "Region of a created metastore; default azure.location"
+    )
+    storage_root: AbfssUrl | None = _doc(
+        None, "Metastore-level managed storage; default none (catalogs bring their own)"
+    )
+    owner: GroupName | None = _doc(None, "Group that owns a created metastore")
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> MetastoreConfig:
+        if self.mode == "reuse" and not self.id:
+            raise _PathError(("id",), "a reused metastore needs the existing metastore's id")
+        if self.mode == "create" and self.id:
+            raise _PathError(
+                ("id",), "is for mode reuse; a created metastore gets its id from Databricks"
+            )
+        if self.mode == "create" and not self.name:
+            raise _PathError(("name",), "a created metastore needs a name")
+        return self
+
+
+Privilege = Literal[
+    "ALL_PRIVILEGES",
+    "USE_CATALOG",
+    "USE_SCHEMA",
+    "SELECT",
+    "MODIFY",
+    "CREATE_SCHEMA",
+    "CREATE_TABLE",
+    "CREATE_VOLUME",
+    "CREATE_FUNCTION",
+    "CREATE_MATERIALIZED_VIEW",
+    "EXECUTE",
+    "READ_VOLUME",
+    "WRITE_VOLUME",
+    "BROWSE",
+    "APPLY_TAG",
+    "MANAGE",
+    "READ_FILES",
+    "WRITE_FILES",
+    "CREATE_EXTERNAL_TABLE",
+    "CREATE_EXTERNAL_VOLUME",
+    "CREATE_MANAGED_STORAGE",
+]
+
+
+class GrantConfig(_Model):
+    group: GroupName = _required("A group of identity.groups (never a user)")
+    privileges: tuple[Privilege, ...] = _required("Unity Catalog privileges", min_length=1)
+
+
+class SchemaConfig(_Model):
+    name: UcIdentifier = _required("Schema name")
+    comment: str | None = _doc(None, "Schema comment")
+    grants: tuple[GrantConfig, ...] = _doc((), "Grants on the schema, by group")
+
+
+class CatalogConfig(_Model):
+    name: UcIdentifier = _required("Catalog name, e.g. the environment's: dev, staging, prod")
+    comment: str | None = _doc(None, "Catalog comment")
+    schemas: tuple[SchemaConfig, ...] = _doc(
+        (SchemaConfig(name="bronze"), SchemaConfig(name="silver"), SchemaConfig(name="gold")),
+        "Schemas in the catalog",
+    )
+    grants: tuple[GrantConfig, ...] = _doc((), "Grants on the catalog, by group")
+
+    @model_validator(mode="after")
+    def _schemas_unique(self) -> CatalogConfig:
+        _require_unique([s.name for s in self.schemas], "schemas")
+        problem = _container_problem(f"{CATALOG_CONTAINER_PREFIX}{self.name}")
+        if problem:
+            raise _PathError(("name",), f"{self.name!r}: {problem}")
+        return self
+
+
+class UnityCatalogConfig(_Model):
+    metastore: MetastoreConfig = _required("The region's metastore: reuse or create")
+    catalogs: tuple[CatalogConfig, ...] = _required(
+        "The environment's catalogs, bound to this workspace only", min_length=1
+    )
+    default_catalog: UcIdentifier | None = _doc(None, "Workspace default catalog (one of catalogs)")
+    owner: GroupName = _doc(
+        "platform-admins",
+        "Group that owns the credential, external locations, catalogs and schemas the stack"
+        " creates and holds the metastore privileges to create more; the deployer joins it,"
+        " so CI can change them after a person's first deploy",
+    )
+    external_location_grants: tuple[GrantConfig, ...] = _doc(
+        (), "Grants on every zone's external location, by group"
+    )
+
+    @model_validator(mode="after")
+    def _catalogs(self) -> UnityCatalogConfig:
+        names = [c.name for c in self.catalogs]
+        _require_unique(names, "catalogs")
+        if self.default_catalog and self.default_catalog not in names:
+            raise _PathError(
+                ("defaultCatalog",), f"{self.default_catalog!r} is not one of the catalogs {names}"
+            )
+        return self
