@@ -87,6 +87,8 @@ class Plan:
                     "dependencies": list(r.dependencies),
                     "provider": r.provider,
                     "protect": r.protect,
+                    # Only where set, so plans of unmoved resources read as before.
+                    **({"aliases": list(r.aliases)} if r.aliases else {}),
                 }
                 for r in self.resources
             ],

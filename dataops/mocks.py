@@ -10,14 +10,16 @@ deterministically, so that a plan is the same on every run.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.proto import resource_pb2
 
 SECRET_MASK = "[secret]"
 UNKNOWN_MASK = "[unknown]"
@@ -87,6 +89,9 @@ class PlannedResource:
     provider: str | None
     protect: bool
     custom: bool
+    # The URNs this resource answered to before (ResourceOptions.aliases): a resource that
+    # moved keeps its state under its old URN only through one of these.
+    aliases: tuple[str, ...] = ()
 
     @property
     def is_provider(self) -> bool:
@@ -139,6 +144,27 @@ def _mark_secret_outputs(request: Any, response: Any) -> None:
         wrapped.fields["value"].CopyFrom(plain)
 
 
+# azure-native aliases each resource to its type under every older API version
+# ("azure-native:storage/v20230101:BlobContainer"): the provider's, not the program's.
+_API_VERSION_MODULE = re.compile(r"/v\d{8}[a-z]*:")
+
+
+def _program_aliases(urn: str, alias_urns: Sequence[str]) -> tuple[str, ...]:
+    """The aliases the program declares, in the mocks' URN form.
+
+    The SDK sends each alias as a full URN (no alias specs: see ``GetDeploymentInfo``),
+    whose type names every ancestor; Pulumi's mock monitor names only the parent's type in
+    the URNs it makes, so an alias is shortened the same way to be comparable.
+    """
+    declared = set()
+    for alias in alias_urns:
+        prefix, qualified_type, name = alias.rsplit("::", 2)
+        short = f"{prefix}::{'$'.join(qualified_type.split('$')[-2:])}::{name}"
+        if _API_VERSION_MODULE.sub(":", short) != urn:
+            declared.add(short)
+    return tuple(sorted(declared))
+
+
 class RecordingMonitor(MockMonitor):
     """A mock monitor that keeps everything a registration says."""
 
@@ -161,9 +187,21 @@ class RecordingMonitor(MockMonitor):
                     provider=_provider_urn(request.provider),
                     protect=bool(request.protect),
                     custom=bool(request.custom),
+                    aliases=_program_aliases(response.urn, request.aliasURNs),
                 )
             )
         return response
+
+    def GetDeploymentInfo(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        # Without alias specs the SDK computes every alias as a full URN, as the engine
+        # would from the specs, so the plan can record which old URNs a resource keeps.
+        info = super().GetDeploymentInfo(request)  # type: ignore[no-untyped-call]
+        features = [
+            feature
+            for feature in info.supportedFeatures
+            if feature != resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS
+        ]
+        return resource_pb2.DeploymentInfo(supportedFeatures=features)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         if "::pulumi:pulumi:Stack::" in request.urn:

@@ -70,6 +70,47 @@ def test_duplicate_urns_are_refused() -> None:
         check_unique_identity([resource("a", "p"), resource("a", "p")])
 
 
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_every_deployed_urn_is_kept_or_aliased(plan: PlanOf, stack: str) -> None:
+    """A refactor must not replace what a deployed stack holds: every URN of the last
+    release (tests/urns/<stack>.txt) is still planned, or is an alias of a planned
+    resource. A resource removed on purpose comes off the list in the same change."""
+    released = (PROJECT_ROOT / "tests" / "urns" / f"{stack}.txt").read_text().split()
+    rendered = plan(stack)
+    answered = {r.urn for r in rendered.resources}
+    answered.update(alias for r in rendered.resources for alias in r.aliases)
+    lost = [urn for urn in released if urn not in answered]
+    assert not lost, f"{len(lost)} deployed resources would be replaced, first: {lost[0]}"
+
+
+def test_an_alias_is_recorded_as_the_old_urn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the URN check above relies on: the plan records a moved resource's old URN."""
+
+    class Layer(pulumi.ComponentResource):
+        def __init__(self, name: str) -> None:
+            super().__init__("dataops:test:Layer", name)
+
+    def program_with_a_move() -> None:
+        layer = Layer("layer")
+        pulumi.Output.from_input(
+            pulumi.CustomResource(
+                "test:index:Thing",
+                "thing-new",
+                {},
+                opts=pulumi.ResourceOptions(
+                    parent=layer,
+                    aliases=[pulumi.Alias(name="thing", parent=pulumi.ROOT_STACK_RESOURCE)],
+                ),
+            ).urn
+        )
+
+    monkeypatch.setattr(program, "define_stack", program_with_a_move)
+    recording = run_program("dev", {}, [])
+    (thing,) = [r for r in recording.resources if r.type == "test:index:Thing"]
+    assert thing.urn == "urn:pulumi:dev::dataops::dataops:test:Layer$test:index:Thing::thing-new"
+    assert "urn:pulumi:dev::dataops::test:index:Thing::thing" in thing.aliases
+
+
 def test_rendering_is_deterministic_and_isolated() -> None:
     first = render_stack("prod").dumps()
     render_stack("dev")  # a different stack in between must leave no trace
