@@ -390,7 +390,10 @@ def test_one_deploy_per_stack_at_a_time_never_cancelled(
     assert sorted(deploys) == sorted(GITHUB_DEPLOY_STACKS)
     job = _deploy_job(workflows)
     assert job["environment"] == "${{ inputs.stack }}"
-    assert job["concurrency"] == {"group": "deploy-${{ inputs.stack }}", "cancel-in-progress": False}
+    assert job["concurrency"] == {
+        "group": "deploy-${{ inputs.stack }}",
+        "cancel-in-progress": False,
+    }
 
 
 def test_staging_deploys_on_main_and_passes_its_integration_tests(
@@ -401,7 +404,11 @@ def test_staging_deploys_on_main_and_passes_its_integration_tests(
     caller = _deploy_jobs(workflows)["staging"]
     assert caller["if"] == "github.ref == 'refs/heads/main'"
     assert caller["with"]["integration-tests"] is True
-    assert not any(j["with"].get("integration-tests") for s, j in _deploy_jobs(workflows).items() if s != "staging")
+    assert not any(
+        j["with"].get("integration-tests")
+        for s, j in _deploy_jobs(workflows).items()
+        if s != "staging"
+    )
     job = _deploy_job(workflows)
     (test_step,) = [s for s in job["steps"] if "run_databricks_job.py" in str(s.get("run", ""))]
     assert test_step["if"] == "inputs.integration-tests"
@@ -478,7 +485,6 @@ def test_every_failed_delivery_is_posted_to_teams(workflows: dict[str, dict[str,
     action = yaml.safe_load((PROJECT_ROOT / ".github/actions/notify-teams/action.yml").read_text())
     (run,) = [s["run"] for s in action["runs"]["steps"]]
     assert "notify_teams.py" in run and "WEBHOOK_URL" not in run, "the URL stays in the env"
-
 
 
 # --- The /release fast-track ---------------------------------------------------------------

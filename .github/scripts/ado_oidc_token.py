@@ -60,7 +60,9 @@ def token_request(env: Mapping[str, str], connection_id: str) -> urllib.request.
         raise ValueError(f"service connection id {connection_id!r} is not a GUID")
     if not base.startswith("https://") and not base.startswith("http://127.0.0.1"):
         raise ValueError("SYSTEM_OIDCREQUESTURI is not an https:// URL")
-    query = urllib.parse.urlencode({"api-version": API_VERSION, "serviceConnectionId": connection_id})
+    query = urllib.parse.urlencode(
+        {"api-version": API_VERSION, "serviceConnectionId": connection_id}
+    )
     return urllib.request.Request(
         f"{base.rstrip('/')}?{query}",
         data=b"",

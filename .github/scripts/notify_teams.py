@@ -50,7 +50,7 @@ MAX_VALUE = 500
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class BadInput(ValueError):
+class BadInputError(ValueError):
     """A value the card cannot be built or sent with; the message names the variable."""
 
 
@@ -70,25 +70,25 @@ def _is_loopback(host: str) -> bool:
 
 
 def checked_url(variable: str, value: str) -> str:
-    """An absolute https URL (http only on loopback, for local fakes), or BadInput.
+    """An absolute https URL (http only on loopback, for local fakes), or BadInputError.
 
     Refused: whitespace, quotes and control characters (what a config-file or header
     injection needs), credentials in the URL, and anything that is not a plain URL.
     """
     if not value or value != value.strip() or re.search(r"[\s\"'\\<>`]|[\x00-\x1f\x7f]", value):
-        raise BadInput(f"{variable} is not a URL (empty, or with spaces, quotes or controls)")
+        raise BadInputError(f"{variable} is not a URL (empty, or with spaces, quotes or controls)")
     parsed = urllib.parse.urlsplit(value)
     host = parsed.hostname or ""
     if parsed.scheme not in ("https", "http") or not host:
-        raise BadInput(f"{variable} must be an absolute https:// URL")
+        raise BadInputError(f"{variable} must be an absolute https:// URL")
     if parsed.scheme == "http" and not _is_loopback(host):
-        raise BadInput(f"{variable} must use https:// (http:// only on a loopback address)")
+        raise BadInputError(f"{variable} must use https:// (http:// only on a loopback address)")
     if parsed.username is not None or parsed.password is not None:
-        raise BadInput(f"{variable} must not carry credentials")
+        raise BadInputError(f"{variable} must not carry credentials")
     try:
         _ = parsed.port
     except ValueError as error:
-        raise BadInput(f"{variable} has a bad port") from error
+        raise BadInputError(f"{variable} has a bad port") from error
     return value
 
 
@@ -111,7 +111,7 @@ def version_label(version: str, ref: str, root: Path = ROOT) -> str:
         if RELEASE_TAG.match(candidate):
             return candidate
     if version:
-        raise BadInput(f"VERSION {version!r} is not a release tag (vX.Y.Z)")
+        raise BadInputError(f"VERSION {version!r} is not a release tag (vX.Y.Z)")
     return f"{pyproject_version(root)} (pyproject.toml, unreleased)"
 
 
@@ -126,7 +126,7 @@ def card(env: Mapping[str, str], root: Path = ROOT) -> dict[str, Any]:
 
     title = value("TITLE", "")
     if not title:
-        raise BadInput("TITLE is not set")
+        raise BadInputError("TITLE is not set")
     run_url = checked_url("RUN_URL", env.get("RUN_URL", ""))
     stack = value("STACK", "")
     ref = value("REF", "")
@@ -163,7 +163,9 @@ def card(env: Mapping[str, str], root: Path = ROOT) -> dict[str, Any]:
                             "facts": [{"title": k, "value": v} for k, v in facts],
                         },
                     ],
-                    "actions": [{"type": "Action.OpenUrl", "title": "Open the run", "url": run_url}],
+                    "actions": [
+                        {"type": "Action.OpenUrl", "title": "Open the run", "url": run_url}
+                    ],
                 },
             }
         ],
@@ -192,17 +194,22 @@ def post(url: str, message: dict[str, Any]) -> str | None:
 def main(env: Mapping[str, str], root: Path = ROOT) -> int:
     webhook = env.get("WEBHOOK_URL", "")
     if not webhook:
-        print("notify-teams: TEAMS_WEBHOOK_URL is not set: no Teams notification sent", file=sys.stderr)
+        print(
+            "notify-teams: TEAMS_WEBHOOK_URL is not set: no Teams notification sent",
+            file=sys.stderr,
+        )
         return EXIT_OK
     try:
         url = checked_url("WEBHOOK_URL", webhook)
         message = card(env, root)
-    except BadInput as error:
+    except BadInputError as error:
         print(f"notify-teams: {error}; nothing sent", file=sys.stderr)
         return EXIT_BAD_INPUT
     refused = post(url, message)
     if refused:
-        print(f"notify-teams: the Teams webhook refused the notification ({refused})", file=sys.stderr)
+        print(
+            f"notify-teams: the Teams webhook refused the notification ({refused})", file=sys.stderr
+        )
     else:
         print("notify-teams: Teams notified")
     return EXIT_OK

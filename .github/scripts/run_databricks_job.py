@@ -45,7 +45,9 @@ def workspace_host(value: str) -> str:
     elif scheme.lower() not in ("https", "http"):
         raise ValueError(f"workspace host {value!r}: only https:// (or http://) URLs")
     if not rest or any(c in rest for c in "/ ?#@"):
-        raise ValueError(f"workspace host {value!r} is not a host name (e.g. adb-1.2.azuredatabricks.net)")
+        raise ValueError(
+            f"workspace host {value!r} is not a host name (e.g. adb-1.2.azuredatabricks.net)"
+        )
     return f"{scheme.lower()}://{rest}"
 
 
@@ -97,7 +99,10 @@ def main(argv: Sequence[str] | None = None, client: WorkspaceClient | None = Non
     except (DatabricksError, ValueError) as error:
         # The SDK raises ValueError for an auth configuration it cannot use.
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-        print(f"run_databricks_job: could not start job {job} on {host}: {first_line}", file=sys.stderr)
+        print(
+            f"run_databricks_job: could not start job {job} on {host}: {first_line}",
+            file=sys.stderr,
+        )
         return EXIT_CANNOT_RUN
     print(f"started run {waiter.bind()['run_id']} of job {job} on {host}", flush=True)
     try:
