@@ -363,6 +363,7 @@ def _deploy_jobs(workflows: dict[str, dict[str, Any]]) -> dict[str, dict[str, An
 def _deploy_job(workflows: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The one job of the reusable deploy workflow."""
     (job,) = workflows["deploy"]["jobs"].values()
+    assert isinstance(job, dict)
     return job
 
 
@@ -437,6 +438,10 @@ def test_prod_deploys_only_a_release_after_staging_behind_its_environment(
     assert not any("release" in _triggers(w) for w in workflows.values())
 
 
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
 def test_every_pulumi_run_uses_the_pinned_cli(workflows: dict[str, dict[str, Any]]) -> None:
     # One file pins the CLI for GitHub and Azure DevOps; the runner image's CLI may be older
     # than the SDK of requirements.txt.
@@ -444,8 +449,7 @@ def test_every_pulumi_run_uses_the_pinned_cli(workflows: dict[str, dict[str, Any
     assert re.fullmatch(r"\d+\.\d+\.\d+", pinned)
     floor = re.search(r"^pulumi>=([\d.]+)", (PROJECT_ROOT / "requirements.txt").read_text(), re.M)
     assert floor is not None
-    as_tuple = lambda v: tuple(int(p) for p in v.split("."))  # noqa: E731
-    assert as_tuple(pinned) >= as_tuple(floor.group(1)), "the CLI is older than the SDK floor"
+    assert _version(pinned) >= _version(floor.group(1)), "the CLI is older than the SDK floor"
     for name, job_id, job in _jobs(workflows):
         for step in job.get("steps", []):
             if str(step.get("uses", "")).startswith("pulumi/actions@"):

@@ -166,9 +166,9 @@ class _Parser:
     def _primary(self) -> Any:
         kind, text = self._take()
         if text == "(":
-            value = self._or()
+            inner = self._or()
             self._take(")")
-            return value
+            return inner
         if kind == "string":
             return text[1:-1].replace("''", "'")
         if kind == "number":
@@ -243,7 +243,7 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
 
 
 def load(path: Path) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document: dict[Any, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     if True in document:  # YAML 1.1 reads the bare key `on` as true
         document["on"] = document.pop(True)
     return document

@@ -75,8 +75,10 @@ def checked_url(variable: str, value: str) -> str:
     Refused: whitespace, quotes and control characters (what a config-file or header
     injection needs), credentials in the URL, and anything that is not a plain URL.
     """
-    if not value or value != value.strip() or re.search(r"[\s\"'\\<>`]|[\x00-\x1f\x7f]", value):
-        raise BadInputError(f"{variable} is not a URL (empty, or with spaces, quotes or controls)")
+    if not value:
+        raise BadInputError(f"{variable} is not set")
+    if re.search(r"[\s\"'\\<>`]|[\x00-\x1f\x7f]", value):
+        raise BadInputError(f"{variable} is not a URL (it has spaces, quotes or controls)")
     parsed = urllib.parse.urlsplit(value)
     host = parsed.hostname or ""
     if parsed.scheme not in ("https", "http") or not host:

@@ -19,12 +19,14 @@ such job, workspace unreachable): a broken pipeline, not a failed test, in one l
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
 
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.errors import DatabricksError, OperationFailed
+from databricks.sdk.errors import OperationFailed
+from databricks.sdk.errors.base import DatabricksError
 from databricks.sdk.service.jobs import Run, RunResultState
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CANNOT_RUN = 0, 1, 2, 3
@@ -44,7 +46,7 @@ def workspace_host(value: str) -> str:
         scheme, rest = "https", value
     elif scheme.lower() not in ("https", "http"):
         raise ValueError(f"workspace host {value!r}: only https:// (or http://) URLs")
-    if not rest or any(c in rest for c in "/ ?#@"):
+    if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?", rest):
         raise ValueError(
             f"workspace host {value!r} is not a host name (e.g. adb-1.2.azuredatabricks.net)"
         )
