@@ -558,3 +558,48 @@ def test_azure_pipelines_cards_a_failed_prod_deploy_with_the_release_tag(tmp_pat
                 url="https://dev.azure.com/acme/dataops/_build/results?buildId=4711",
             )
         ]
+
+
+# --- What reaches main is what was checked ----------------------------------------------------
+
+
+def _commit(workdir: Path, message: str) -> str:
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", message], cwd=workdir, check=True)
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=workdir, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("base", "title", "messages", "results"),
+    [
+        # A promotion into main (rebase merge): every commit must be conventional.
+        ("main", "feat: sprint 12", ["feat(jobs): x", "fix: y"], ("success", "success")),
+        ("main", "feat: sprint 12", ["feat(jobs): x", "wip"], ("success", "failure")),
+        # Into develop only squash merges exist: the title is the commit.
+        ("develop", "Update stuff", ["wip"], ("failure", "success")),
+        ("develop", "fix!: drop the v1 outputs", ["wip"], ("success", "success")),
+    ],
+)
+def test_titles_and_rebased_commits_are_conventional(
+    loop: Loop, base: str, title: str, messages: list[str], results: tuple[str, str]
+) -> None:
+    workdir = loop.runner.workdir
+    head = ""
+    for message in messages:
+        head = _commit(workdir, message)
+    event = {
+        "pull_request": {
+            "number": 21,
+            "title": title,
+            "base": {"ref": base, "sha": loop.head_sha},
+            "head": {"sha": head, "repo": {"full_name": REPO}},
+        }
+    }
+    context = loop.github("4001", event_name="pull_request", event=event)
+    runs = loop.runner.run_workflow("pr-title.yml", context)
+    assert (runs["pr-title"].result, runs["commits"].result) == results
+    if results[1] == "failure":
+        (line,) = [line for line in loop.runner.log if "is not a Conventional Commit" in line]
+        assert f"::error::commit {head[:7]} 'wip' is not a Conventional Commit" in line
