@@ -603,3 +603,90 @@ def test_titles_and_rebased_commits_are_conventional(
     if results[1] == "failure":
         (line,) = [line for line in loop.runner.log if "is not a Conventional Commit" in line]
         assert f"::error::commit {head[:7]} 'wip' is not a Conventional Commit" in line
+
+
+def _fake_tool(path: Path, body: str) -> None:
+    path.write_text("#!/usr/bin/env bash\nset -euo pipefail\n" + body)
+    path.chmod(0o755)
+
+
+@pytest.mark.parametrize("up_fails", [False, True])
+def test_azure_pipelines_staging_deploy_signs_in_as_the_deployer(
+    tmp_path: Path, up_fails: bool
+) -> None:
+    """The staging deploy's inline script, run as AzureCLI@2 would run it (bash, its
+    environment, the macros expanded), with fake `az` and `pulumi`, the real token keeper
+    against a fake Azure DevOps OIDC endpoint, and the real integration-test runner
+    against a fake workspace that only accepts the exchanged token of the deployer."""
+    pipeline = yaml.safe_load((ROOT / "azure-pipelines.yml").read_text(encoding="utf-8"))
+    (stage,) = [s for s in pipeline["stages"] if s["stage"] == "staging"]
+    steps = stage["jobs"][0]["strategy"]["runOnce"]["deploy"]["steps"]
+    (task,) = [s for s in steps if s.get("task") == "AzureCLI@2"]
+    script = task["inputs"]["inlineScript"]
+    script = script.replace("$(Build.SourceVersion)", "0" * 40).replace("$(Build.BuildId)", "7")
+    workdir = work_tree(tmp_path / "repo", sys.executable)
+    record = tmp_path / "pulumi.log"
+    with ExitStack() as stack:
+        ado = stack.enter_context(serve(oidc_routes()))
+        databricks = stack.enter_context(serve({}))
+        databricks.routes.update(databricks_routes(lambda: databricks.url))
+        fakebin = workdir / ".fakebin"
+        _fake_tool(fakebin / "az", 'echo "00000000-0000-0000-0000-0000000000a3"\n')
+        _fake_tool(
+            fakebin / "pulumi",
+            f"""case "$1 ${{2:-}} ${{3:-}}" in
+"login "*) ;;
+"stack output deployerApplicationId") echo deployer-application-id ;;
+"stack output workspaceUrl") echo "{databricks.url}" ;;
+"stack output integrationTestJobId") echo 7 ;;
+"up "*)
+  {{
+    echo "args=$*"
+    echo "auth=$DATABRICKS_AUTH_TYPE client=$DATABRICKS_CLIENT_ID"
+    echo "token=$(cat "$DATABRICKS_OIDC_TOKEN_FILEPATH")"
+    echo "arm=${{ARM_USE_OIDC:-}}${{ARM_OIDC_TOKEN:-}} sub=$ARM_SUBSCRIPTION_ID"
+  }} >> "{record}"
+  exit {1 if up_fails else 0} ;;
+*) echo "fake pulumi: $*" >&2; exit 64 ;;
+esac
+""",
+        )
+        env = {
+            "PATH": f"{fakebin}:{os.environ['PATH']}",
+            "HOME": str(tmp_path),
+            "AGENT_TEMPDIRECTORY": str(tmp_path),
+            "PULUMI_BACKEND_URL": "azblob://pulumi-state",
+            "SYSTEM_OIDCREQUESTURI": f"{ado.url}/ado-oidc",
+            "SYSTEM_ACCESSTOKEN": "system-access-token",
+            "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID": "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+        }
+        done = subprocess.run(
+            ["bash", "-c", script],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        exchanges = [r for r in databricks.requests if r.path == "/oidc/v1/token"]
+        run_now = [r for r in databricks.requests if r.path.endswith("/jobs/run-now")]
+    lines = record.read_text().splitlines()
+    assert lines == [
+        "args=up --stack staging --yes --diff --non-interactive --policy-pack policy "
+        f"--message {'0' * 40} (build 7)",
+        "auth=file-oidc client=deployer-application-id",
+        f"token={FAKE_JWT}",
+        "arm= sub=00000000-0000-0000-0000-0000000000a3",
+    ]
+    if up_fails:
+        # set -e: a failed deploy ends the step; the integration tests never start.
+        assert done.returncode == 1
+        assert run_now == []
+        return
+    assert done.returncode == 0, done.stderr
+    (exchange,) = exchanges
+    form = dict(pair.split("=", 1) for pair in exchange.body.decode().split("&"))
+    assert form["subject_token"] == FAKE_JWT
+    assert form["client_id"] == "deployer-application-id"
+    assert [r.json()["job_id"] for r in run_now] == [7]
