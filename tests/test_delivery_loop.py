@@ -37,7 +37,8 @@ from workflow_runner import ROOT, JobRun, Runner, work_tree
 
 REPO = "acme/dataops"
 SERVER = "https://github.com"
-RELEASE_BRANCH = "release-please--branches--main"
+# The branch release-please names its pull request (tests/test_release_please.py).
+RELEASE_BRANCH = "release-please--branches--main--components--dataops"
 TAG = "v0.2.0"
 PYPROJECT_VERSION = "0.1.0"
 
