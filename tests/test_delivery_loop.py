@@ -691,3 +691,17 @@ esac
     assert form["subject_token"] == FAKE_JWT
     assert form["client_id"] == "deployer-application-id"
     assert [r.json()["job_id"] for r in run_now] == [7]
+
+
+def test_a_dispatch_that_creates_no_release_says_so(loop: Loop) -> None:
+    loop.release = {"prs_created": "false"}
+    runs = loop.dispatch("3901", {"release-pr": "13"})
+    assert _results(runs)["deploy-prod"] == "skipped"
+    assert _results(runs)["report-release"] == "success"
+    assert loop.comments("13") == [
+        "❌ **Fast-Track Release Failed**: release-please created no release in this run "
+        "(nothing to release, or another delivery run on `main` released it first: its prod "
+        "deploy is the one to follow), so this run deployed no prod. "
+        f"Check the logs: {run_url('3901')}\n"
+    ]
+    assert loop.cards() == [], "nothing failed: no Teams card"

@@ -19,9 +19,13 @@ The request is the one Azure Identity's AzurePipelinesCredential makes: POST
 $SYSTEM_OIDCREQUESTURI?api-version=7.1&serviceConnectionId=<id>, bearer
 $SYSTEM_ACCESSTOKEN, answer {"oidcToken": ...}
 (azure-identity, azure/identity/_credentials/azure_pipelines.py). The connection id comes
-from AZURESUBSCRIPTION_SERVICE_CONNECTION_ID, which AzureCLI@2 sets for the connection it
-signed in with, or --connection-id. Exit status: 0 written (or, refreshing, parent gone),
-1 the endpoint refused, 2 bad environment. Standard library only.
+from AZURESUBSCRIPTION_SERVICE_CONNECTION_ID, which the Azure tasks (AzureCLI@2) set for
+the connection they signed in with and clear afterwards (microsoft/azure-pipelines-tasks),
+the variable Azure Identity's samples and the azuredevops provider's
+oidcAzureServiceConnectionId read too; or from --connection-id.
+
+Exit status: 0 written (or, refreshing, parent gone), 1 the endpoint refused, 2 bad
+environment. Standard library only.
 """
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ report() {
     if [ "$staging" != success ]; then
         why="the staging deploy or its integration tests ended \`${staging:-not run}\`, so prod was not deployed."
     elif [ "$created" != true ]; then
-        why="release-please created no release on this run (nothing releasable, or the release pull request was not merged), so prod was not deployed."
+        why="release-please created no release in this run (nothing to release, or another delivery run on \`$main\` released it first: its prod deploy is the one to follow), so this run deployed no prod."
     else
         why="the prod deploy of \`${tag:-the release}\` ended \`${prod:-not run}\`."
     fi
