@@ -319,6 +319,8 @@ def test_a_change_walks_from_pull_request_to_prod(loop: Loop) -> None:
         "prs_created": "true",
         "pr": json.dumps({"headBranchName": RELEASE_BRANCH, "number": 13}),
     }
+    # The release branch checked out: release-please's one commit on top of main.
+    release_sha = _commit(loop.runner.workdir, "chore(main): release 0.2.0")
     runs = loop.push("main", "1002")
     assert _results(runs) == {
         "verify": "success",
@@ -331,9 +333,8 @@ def test_a_change_walks_from_pull_request_to_prod(loop: Loop) -> None:
         "report-release": "skipped",
     }
     statuses = {(s["context"], s["state"], s["sha"]) for s in loop.gh["statuses"]}
-    assert statuses == {
-        (check, "success", loop.head_sha) for check in ("lint", "typecheck", "test", "offline-diff")
-    }
+    checks = ("lint", "typecheck", "test", "offline-diff", "pr-title", "commits")
+    assert statuses == {(check, "success", release_sha) for check in checks}
     (staging,) = [d for d in loop.deploys if d["command"] == "up"]
     assert staging["stack-name"] == "staging"
     assert staging["message"] == f"{loop.head_sha} (run 1002)"
