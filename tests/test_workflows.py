@@ -55,10 +55,14 @@ PULL_REQUEST_WRITERS = {
     ("pull-request", "preview"): "pulumi/actions' preview comment",
     ("delivery", "release-please"): "the release pull request",
     ("release-command", "fast-track"): "merges the release pull request and replies",
+    ("delivery", "report-release"): "tells the release pull request how /release ended",
 }
-# Stacks deployed by CI: GitHub deploys dev from develop too; Azure Pipelines staging and prod.
-DEPLOY_STACKS = ("staging", "prod")
-GITHUB_DEPLOY_STACKS = ("dev", "staging", "prod")
+# The reusable workflow every deploy job of delivery.yml calls (workflow_call).
+DEPLOY_WORKFLOW = "./.github/workflows/deploy.yml"
+# Stacks deployed by CI, on GitHub and on Azure DevOps alike: dev from develop, staging
+# from main, prod from a release.
+DEPLOY_STACKS = ("dev", "staging", "prod")
+GITHUB_DEPLOY_STACKS = DEPLOY_STACKS
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -110,7 +114,10 @@ def _uses(job: dict[str, Any]) -> list[str]:
 
 
 def _signs_in(job: dict[str, Any]) -> bool:
-    """The job authenticates to a cloud: Azure login, or Pulumi against the cloud."""
+    """The job authenticates to a cloud: Azure login, or Pulumi against the cloud, itself or
+    through the reusable deploy workflow (whose OIDC token the caller must grant)."""
+    if job.get("uses") == DEPLOY_WORKFLOW:
+        return True
     return any(u.startswith(("azure/login@", "pulumi/actions@")) for u in _uses(job))
 
 
@@ -243,6 +250,7 @@ def test_oidc_tokens_only_for_jobs_that_sign_in(workflows: dict[str, dict[str, A
             signing_in.add((name, job_id))
     assert signing_in == {
         ("pull-request", "preview"),
+        ("deploy", "deploy"),
         ("delivery", "deploy-dev"),
         ("delivery", "deploy-staging"),
         ("delivery", "deploy-prod"),
@@ -264,7 +272,7 @@ def test_cloud_jobs_use_oidc_from_environment_variables(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
     for name, job_id, job in _jobs(workflows):
-        if not _signs_in(job):
+        if not _signs_in(job) or "uses" in job:  # a caller: the called job is checked
             continue
         env = job["env"]
         assert env["ARM_USE_OIDC"] == "true", f"{name}/{job_id}"
@@ -341,15 +349,39 @@ def test_the_offline_diff_is_one_sticky_comment(workflows: dict[str, dict[str, A
 
 
 def _deploy_jobs(workflows: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Jobs that run `pulumi up`, by the stack they deploy."""
+    """The delivery jobs that call the reusable deploy workflow, by the stack they deploy."""
     found: dict[str, dict[str, Any]] = {}
     for name, job_id, job in _jobs(workflows):
-        for step in job.get("steps", []):
-            if str(step.get("uses", "")).startswith("pulumi/") and step["with"]["command"] == "up":
-                stack = step["with"]["stack-name"]
-                assert stack not in found, f"two jobs deploy {stack} ({name}/{job_id})"
-                found[stack] = job
+        if job.get("uses") == DEPLOY_WORKFLOW:
+            stack = job["with"]["stack"]
+            assert stack not in found, f"two jobs deploy {stack} ({name}/{job_id})"
+            assert job["secrets"] == "inherit", f"{name}/{job_id}: environment secrets"
+            found[stack] = job
     return found
+
+
+def _deploy_job(workflows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The one job of the reusable deploy workflow."""
+    (job,) = workflows["deploy"]["jobs"].values()
+    assert isinstance(job, dict)
+    return job
+
+
+def test_deploys_go_through_one_reusable_workflow(workflows: dict[str, dict[str, Any]]) -> None:
+    deploy = workflows["deploy"]
+    assert set(_triggers(deploy)) == {"workflow_call"}
+    inputs = _triggers(deploy)["workflow_call"]["inputs"]
+    assert inputs["stack"]["required"] is True
+    # No job but the reusable one runs `pulumi up`: the deploy bodies cannot drift.
+    ups = [
+        (name, job_id)
+        for name, job_id, job in _jobs(workflows)
+        for step in job.get("steps", [])
+        if str(step.get("uses", "")).startswith("pulumi/") and step["with"]["command"] == "up"
+    ]
+    assert ups == [("deploy", "deploy")]
+    (pulumi,) = [s for s in _deploy_job(workflows)["steps"] if "pulumi/" in str(s.get("uses"))]
+    assert pulumi["with"]["stack-name"] == "${{ inputs.stack }}"
 
 
 def test_one_deploy_per_stack_at_a_time_never_cancelled(
@@ -357,9 +389,12 @@ def test_one_deploy_per_stack_at_a_time_never_cancelled(
 ) -> None:
     deploys = _deploy_jobs(workflows)
     assert sorted(deploys) == sorted(GITHUB_DEPLOY_STACKS)
-    for stack, job in deploys.items():
-        assert job["environment"] == stack
-        assert job["concurrency"] == {"group": f"deploy-{stack}", "cancel-in-progress": False}
+    job = _deploy_job(workflows)
+    assert job["environment"] == "${{ inputs.stack }}"
+    assert job["concurrency"] == {
+        "group": "deploy-${{ inputs.stack }}",
+        "cancel-in-progress": False,
+    }
 
 
 def test_staging_deploys_on_main_and_passes_its_integration_tests(
@@ -367,9 +402,17 @@ def test_staging_deploys_on_main_and_passes_its_integration_tests(
 ) -> None:
     delivery = workflows["delivery"]
     assert _triggers(delivery)["push"]["branches"] == ["main", "develop"]
-    job = _deploy_jobs(workflows)["staging"]
-    assert job["if"] == "github.ref == 'refs/heads/main'"
+    caller = _deploy_jobs(workflows)["staging"]
+    assert caller["if"] == "github.ref == 'refs/heads/main'"
+    assert caller["with"]["integration-tests"] is True
+    assert not any(
+        j["with"].get("integration-tests")
+        for s, j in _deploy_jobs(workflows).items()
+        if s != "staging"
+    )
+    job = _deploy_job(workflows)
     (test_step,) = [s for s in job["steps"] if "run_databricks_job.py" in str(s.get("run", ""))]
+    assert test_step["if"] == "inputs.integration-tests"
     assert test_step["env"]["JOB_ID"] == "${{ steps.up.outputs.integrationTestJobId }}"
     assert test_step["env"]["WORKSPACE_URL"] == "${{ steps.up.outputs.workspaceUrl }}"
 
@@ -379,7 +422,7 @@ def test_dev_deploys_from_develop_only(workflows: dict[str, dict[str, Any]]) -> 
     # could run elsewhere would wait on a gate it can never pass.
     job = _deploy_jobs(workflows)["dev"]
     assert job["if"] == "github.ref == 'refs/heads/develop'"
-    assert job["environment"] == "dev"
+    assert job["with"]["stack"] == "dev"
 
 
 def test_prod_deploys_only_a_release_after_staging_behind_its_environment(
@@ -388,11 +431,34 @@ def test_prod_deploys_only_a_release_after_staging_behind_its_environment(
     job = _deploy_jobs(workflows)["prod"]
     assert job["needs"] == ["release-please", "deploy-staging"]
     assert job["if"] == "needs.release-please.outputs.release_created == 'true'"
-    assert job["environment"] == "prod"
-    checkout = job["steps"][0]
-    assert checkout["with"]["ref"] == "${{ needs.release-please.outputs.tag_name }}"
+    assert job["with"]["ref"] == "${{ needs.release-please.outputs.tag_name }}"
+    checkout = _deploy_job(workflows)["steps"][0]
+    assert checkout["with"]["ref"] == "${{ inputs.ref }}"
     # A release made with GITHUB_TOKEN starts no workflow: no `on: release` deploy exists.
     assert not any("release" in _triggers(w) for w in workflows.values())
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_every_pulumi_run_uses_the_pinned_cli(workflows: dict[str, dict[str, Any]]) -> None:
+    # One file pins the CLI for GitHub and Azure DevOps; the runner image's CLI may be older
+    # than the SDK of requirements.txt.
+    pinned = (PROJECT_ROOT / ".pulumi.version").read_text(encoding="utf-8").strip()
+    assert re.fullmatch(r"\d+\.\d+\.\d+", pinned)
+    floor = re.search(r"^pulumi>=([\d.]+)", (PROJECT_ROOT / "requirements.txt").read_text(), re.M)
+    assert floor is not None
+    assert _version(pinned) >= _version(floor.group(1)), "the CLI is older than the SDK floor"
+    for name, job_id, job in _jobs(workflows):
+        for step in job.get("steps", []):
+            if str(step.get("uses", "")).startswith("pulumi/actions@"):
+                assert step["with"]["pulumi-version-file"] == ".pulumi.version", f"{name}/{job_id}"
+    pipeline = PIPELINES.read_text(encoding="utf-8")
+    installs = re.findall(r"get\.pulumi\.com[^\n]*", pipeline)
+    assert installs, "azure-pipelines.yml installs no Pulumi CLI"
+    for install in installs:
+        assert '--version "$(cat .pulumi.version)"' in install, install
 
 
 def test_release_please_follows_conventional_commits_and_the_project_version() -> None:
@@ -402,6 +468,11 @@ def test_release_please_follows_conventional_commits_and_the_project_version() -
     assert config["release-type"] == "python"
     assert set(config["packages"]) == {"."}
     assert manifest == {".": pyproject["project"]["version"]}
+    # Tags are vX.Y.Z, as README and the prod deploy say: release-please names a manifest
+    # package's tag <component>-vX.Y.Z unless include-component-in-tag is false
+    # (https://github.com/googleapis/release-please/blob/main/docs/manifest-releaser.md#configfile).
+    assert config["include-v-in-tag"] is True
+    assert config["include-component-in-tag"] is False
     sections = {entry["type"]: entry.get("hidden", False) for entry in config["changelog-sections"]}
     assert sections["feat"] is False and sections["fix"] is False
 
@@ -410,12 +481,14 @@ def test_every_failed_delivery_is_posted_to_teams(workflows: dict[str, dict[str,
     delivery = workflows["delivery"]
     notify = delivery["jobs"]["notify-failure"]
     assert notify["if"] == "failure()"
-    assert set(notify["needs"]) == set(delivery["jobs"]) - {"notify-failure"}
+    assert set(notify["needs"]) == set(delivery["jobs"]) - {"notify-failure", "report-release"}
     (step,) = [s for s in notify["steps"] if s.get("uses") == "./.github/actions/notify-teams"]
     assert step["with"]["webhook-url"] == "${{ secrets.TEAMS_WEBHOOK_URL }}"
-    script = (SCRIPTS / "notify-teams.sh").read_text(encoding="utf-8")
-    assert "curl --config -" in script, "the webhook URL goes to curl on stdin, not argv"
-    assert not re.search(r"echo[^\n]*\$\{?WEBHOOK_URL", script), "the webhook URL is printed"
+    assert step["with"]["version"] == "${{ needs.release-please.outputs.tag_name }}"
+    assert step["with"]["stack"] == "${{ steps.failed.outputs.stack }}"
+    action = yaml.safe_load((PROJECT_ROOT / ".github/actions/notify-teams/action.yml").read_text())
+    (run,) = [s["run"] for s in action["runs"]["steps"]]
+    assert "notify_teams.py" in run and "WEBHOOK_URL" not in run, "the URL stays in the env"
 
 
 # --- The /release fast-track ---------------------------------------------------------------
@@ -427,15 +500,40 @@ def test_release_command_is_for_maintainers_and_starts_a_run_that_runs(
     command = workflows["release-command"]
     assert _triggers(command) == {"issue_comment": {"types": ["created"]}}
     job = command["jobs"]["fast-track"]
-    script = "\n".join(str(step.get("run", "")) for step in job["steps"])
-    # The role on this repository, from the API: author_association cannot tell it.
-    assert "collaborators/$COMMENTER/permission" in script and ".role_name" in script
-    assert re.search(r"admin \| maintain\)", script)
+    (checkout, step) = job["steps"]
+    # Only the default branch's scripts (the event's commit), never the pull request's.
+    assert checkout["uses"] == "actions/checkout@v4"
+    assert checkout["with"] == {
+        "ref": "${{ github.sha }}",
+        "sparse-checkout": ".github/scripts",
+        "persist-credentials": False,
+    }
+    assert step["run"] == ".github/scripts/release-command.sh start"
     assert "author_association" not in json.dumps(command)
-    # GITHUB_TOKEN's merge starts nothing; a workflow_dispatch does.
-    assert "gh workflow run delivery.yml" in script and "--ref main" in script
-    assert "workflow_dispatch" in _triggers(workflows["delivery"])
-    assert not any("actions/checkout" in use for use in _uses(job)), "never run PR code here"
+    script = (SCRIPTS / "release-command.sh").read_text(encoding="utf-8")
+    # The role on this repository, from the API: author_association cannot tell it.
+    assert "collaborators/$commenter/permission" in script and ".role_name" in script
+    assert re.search(r"admin \| maintain\)", script)
+    # GITHUB_TOKEN's merge starts nothing; a workflow_dispatch does, carrying the PR.
+    assert "gh workflow run delivery.yml" in script and '-f "release-pr=$pr"' in script
+    assert "--match-head-commit" in script
+    dispatch = _triggers(workflows["delivery"])["workflow_dispatch"]
+    assert dispatch["inputs"]["release-pr"]["default"] == ""
+
+
+def test_the_release_pull_request_hears_how_its_release_ended(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    delivery = workflows["delivery"]
+    report = delivery["jobs"]["report-release"]
+    assert report["if"] == (
+        "always() && github.event_name == 'workflow_dispatch' && inputs.release-pr != ''"
+    )
+    assert set(report["needs"]) == {"release-please", "deploy-staging", "deploy-prod"}
+    (step,) = [s for s in report["steps"] if "run" in s]
+    assert step["run"] == ".github/scripts/release-command.sh report"
+    assert step["env"]["PR_NUMBER"] == "${{ inputs.release-pr }}"
+    assert step["env"]["PROD_RESULT"] == "${{ needs.deploy-prod.result }}"
 
 
 # --- Policy pack ---------------------------------------------------------------------------
@@ -456,7 +554,7 @@ def test_every_preview_and_deploy_runs_the_policy_pack(
             assert step["with"].get("policyPacks") == "policy", f"{name}/{job_id}: no policy pack"
             earlier = [str(s.get("run", "")) for s in steps[:index]]
             assert "./taskw policy:setup" in earlier, f"{name}/{job_id}: pack virtualenv missing"
-    assert pulumi_steps == 1 + len(GITHUB_DEPLOY_STACKS)
+    assert pulumi_steps == 2  # the previews (a matrix) and the reusable deploy
     pipeline = PIPELINES.read_text(encoding="utf-8")
     commands = re.findall(r"pulumi (?:preview|up) --stack[^\n]*", pipeline)
     assert len(commands) == len(SHIPPED_STACKS) + len(DEPLOY_STACKS)
@@ -492,23 +590,85 @@ def test_azure_pipelines_previews_every_stack_with_its_preview_connection() -> N
         assert f'pulumi preview --stack "{stack}"' in step["inputs"]["inlineScript"]
 
 
-def test_azure_pipelines_deploys_staging_then_prod_through_environments() -> None:
+def _pipeline_scripts(node: Any) -> Iterator[str]:
+    """Every shell script of the pipeline: `script:`, `bash:` and AzureCLI inline scripts."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("script", "bash", "inlineScript") and isinstance(value, str):
+                yield value
+            else:
+                yield from _pipeline_scripts(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _pipeline_scripts(item)
+
+
+def test_every_azure_pipelines_script_fails_fast() -> None:
+    # `script:` runs under bash without -e: a failed `validate` would pass the step.
     pipeline = yaml.safe_load(PIPELINES.read_text(encoding="utf-8"))
+    scripts = list(_pipeline_scripts(pipeline))
+    assert len(scripts) > 10
+    for script in scripts:
+        lines = [line for line in script.splitlines() if not line.startswith("#")]
+        assert lines[0] == "set -euo pipefail", script
+
+
+def test_azure_pipelines_deploys_dev_staging_and_release_tags_to_prod() -> None:
+    pipeline = yaml.safe_load(PIPELINES.read_text(encoding="utf-8"))
+    assert pipeline["trigger"]["branches"]["include"] == ["main", "develop"]
+    assert pipeline["trigger"]["tags"]["include"] == ["v*"]
     stages = {stage["stage"]: stage for stage in pipeline["stages"]}
-    assert stages["prod"]["dependsOn"] == "staging"
+    branch = "eq(variables['Build.SourceBranch'], '{}')"
+    conditions = {
+        "dev": branch.format("refs/heads/develop"),
+        "staging": branch.format("refs/heads/main"),
+        # Only a release tag reaches prod.
+        "prod": "startsWith(variables['Build.SourceBranch'], 'refs/tags/v')",
+    }
     for stack in DEPLOY_STACKS:
         stage = stages[stack]
+        assert stage["dependsOn"] == "checks"
+        assert stage["condition"] == (
+            f"and(succeeded(), {conditions[stack]}, ne(variables['Build.Reason'], 'PullRequest'))"
+        )
         assert stage["lockBehavior"] == "sequential"
         (job,) = stage["jobs"]
+        # prod's approvals are a check on this environment.
         assert job["environment"] == f"dataops-{stack}"
         (step,) = _azure_cli_steps(job)
         inputs = step["inputs"]
+        script = inputs["inlineScript"]
         assert inputs["azureSubscription"] == f"dataops-{stack}"
-        assert inputs["addSpnToEnvironment"] is True
-        assert 'ARM_OIDC_TOKEN="$idToken"' in inputs["inlineScript"]
-        assert f"pulumi up --stack {stack} --yes" in inputs["inlineScript"]
+        assert f"pulumi up --stack {stack} --yes" in script
+        # Azure: the refreshable Azure CLI session; no static federated token to a provider.
+        assert inputs["keepAzSessionActive"] is True
+        assert "idToken" not in script and "ARM_OIDC_TOKEN" not in script
+        assert "addSpnToEnvironment" not in inputs
+        # Databricks: the deployer principal, by token exchange from a refreshed file.
+        assert "export DATABRICKS_AUTH_TYPE=file-oidc" in script
+        assert f"pulumi stack output deployerApplicationId --stack {stack}" in script
+        assert "ado_oidc_token.py" in script and "--refresh-every" in script
+        assert "azure-cli" not in script
+        assert step["env"]["SYSTEM_ACCESSTOKEN"] == "$(System.AccessToken)"
+        steps = job["strategy"]["runOnce"]["deploy"]["steps"]
+        (notify,) = [s for s in steps if "notify_teams.py" in str(s.get("script"))]
+        assert notify["condition"] == "failed()"
+        assert notify["env"]["STACK"] == stack
+        assert notify["env"]["ENVIRONMENT"] == f"dataops-{stack}"
     staging_script = _azure_cli_steps(stages["staging"]["jobs"][0])[0]["inputs"]["inlineScript"]
     assert "integrationTestJobId" in staging_script and "run_databricks_job.py" in staging_script
+
+
+def test_azure_pipelines_previews_sign_in_to_databricks_as_the_preview_principal() -> None:
+    pipeline = yaml.safe_load(PIPELINES.read_text(encoding="utf-8"))
+    stages = {stage["stage"]: stage for stage in pipeline["stages"]}
+    for stack in SHIPPED_STACKS:
+        job = _pipeline_jobs(stages["preview"])[f"preview_{stack}"]
+        assert job["variables"] == [{"group": f"dataops-{stack}-preview"}]
+        (step,) = _azure_cli_steps(job)
+        script = step["inputs"]["inlineScript"]
+        assert "export DATABRICKS_AUTH_TYPE=file-oidc" in script
+        assert "idToken" not in script and "azure-cli" not in script
 
 
 # --- The integration-test runner -----------------------------------------------------------

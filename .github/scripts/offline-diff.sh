@@ -6,13 +6,22 @@
 #
 # Usage: .github/scripts/offline-diff.sh <base-ref>    (e.g. the pull request's base sha)
 # Exit status: 0 when every stack rendered (differences are not failures: reviewing them
-# is the point); 1 when a stack could not be rendered, which the comment says too.
+# is the point); 1 when a stack could not be rendered, or the base is not a commit of this
+# clone, which the comment says too (the comment is never empty).
 set -euo pipefail
 
 base=${1:?usage: offline-diff.sh <base-ref>}
 python=${PYTHON:-.venv/bin/python}
 marker='<!-- dataops:offline-diff -->'
-short=$(git rev-parse --short "$base^{commit}")
+if ! short=$(git rev-parse --verify --quiet --short "$base^{commit}"); then
+    echo "$marker"
+    echo "## Offline desired-state diff: base \`$base\` not found"
+    echo
+    echo "\`$base\` is not a commit of this clone, so no stack was rendered. Fetch it"
+    echo "(\`actions/checkout\` with \`fetch-depth: 0\`, or \`git fetch origin <branch>\`) and run again."
+    echo "offline-diff: base '$base' is not a commit of this clone (shallow clone, or a branch not fetched?)" >&2
+    exit 1
+fi
 
 echo "$marker"
 echo "## Offline desired-state diff against \`$short\`"

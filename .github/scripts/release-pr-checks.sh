@@ -13,13 +13,16 @@ repo=${GITHUB_REPOSITORY:?GITHUB_REPOSITORY is not set}
 run_url=${RUN_URL:-}
 sha=$(git rev-parse HEAD)
 
-# The same commands as the pull-request.yml jobs of the same names.
+# The same commands as the pull-request.yml (and pr-title.yml) jobs of the same names.
 run_check() {
     case $1 in
     lint) ./taskw lint ;;
     typecheck) ./taskw typecheck ;;
     test) ./taskw validate && ./taskw test ;;
     offline-diff) ./taskw validate && .github/scripts/offline-diff.sh "$base" >>"${GITHUB_STEP_SUMMARY:-/dev/null}" ;;
+    # pr-title.yml's two jobs: release-please commits with its pull request's title.
+    pr-title) .github/scripts/conventional-commits.sh title "$(git log -1 --format=%s)" ;;
+    commits) .github/scripts/conventional-commits.sh commits "$base" HEAD ;;
     *)
         echo "release-pr-checks: no command for check '$1'" >&2
         return 2

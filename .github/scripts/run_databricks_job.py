@@ -5,35 +5,52 @@ CI runs the staging integration-test job with it after every deploy:
     python .github/scripts/run_databricks_job.py --host <workspaceUrl> --job-id <id>
 
 Credentials come from the environment through databricks-sdk's unified auth, never from
-arguments: DATABRICKS_AUTH_TYPE=github-oidc with DATABRICKS_CLIENT_ID in GitHub Actions
-(workload identity federation), DATABRICKS_AUTH_TYPE=azure-cli in Azure Pipelines.
+arguments: DATABRICKS_AUTH_TYPE=github-oidc with DATABRICKS_CLIENT_ID in GitHub Actions,
+DATABRICKS_AUTH_TYPE=file-oidc with the Azure Pipelines service connection's token in
+Azure Pipelines (workload identity federation, both as the stack's deployer).
 
 The SDK's waiter returns as soon as a run is TERMINATED, whatever its result, so a failed
 test run would look like success to `databricks jobs run-now`; this script judges the
 run's result state itself. Exit status: 0 success, 1 the run did not succeed (or did not
-finish in time), 2 bad arguments.
+finish in time), 2 bad arguments, 3 the job could not be run at all (sign-in refused, no
+such job, workspace unreachable): a broken pipeline, not a failed test, in one line.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
 
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import OperationFailed
+from databricks.sdk.errors.base import DatabricksError
 from databricks.sdk.service.jobs import Run, RunResultState
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
 
 def workspace_host(value: str) -> str:
-    """The workspace URL as the SDK wants it; stack outputs carry the bare host name."""
+    """The workspace URL as the SDK wants it; stack outputs carry the bare host name.
+
+    A bare host gets https://; a URL keeps its scheme (http:// is a local fake's); any
+    other scheme, a path or a space is refused rather than glued into a bad URL.
+    """
     value = value.strip().rstrip("/")
     if not value:
         raise ValueError("the workspace host is empty")
-    return value if value.startswith("https://") else f"https://{value}"
+    scheme, separator, rest = value.partition("://")
+    if not separator:
+        scheme, rest = "https", value
+    elif scheme.lower() not in ("https", "http"):
+        raise ValueError(f"workspace host {value!r}: only https:// (or http://) URLs")
+    if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?", rest):
+        raise ValueError(
+            f"workspace host {value!r} is not a host name (e.g. adb-1.2.azuredatabricks.net)"
+        )
+    return f"{scheme.lower()}://{rest}"
 
 
 def job_id(value: str) -> int:
@@ -77,14 +94,27 @@ def main(argv: Sequence[str] | None = None, client: WorkspaceClient | None = Non
         print(f"run_databricks_job: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
-    workspace = client or WorkspaceClient(host=host)
-    waiter = workspace.jobs.run_now(job_id=job)
+    try:
+        # Sign-in happens here (unified auth reads the environment) and at the first call.
+        workspace = client or WorkspaceClient(host=host)
+        waiter = workspace.jobs.run_now(job_id=job)
+    except (DatabricksError, ValueError) as error:
+        # The SDK raises ValueError for an auth configuration it cannot use.
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        print(
+            f"run_databricks_job: could not start job {job} on {host}: {first_line}",
+            file=sys.stderr,
+        )
+        return EXIT_CANNOT_RUN
     print(f"started run {waiter.bind()['run_id']} of job {job} on {host}", flush=True)
     try:
         run = waiter.result(timeout=timedelta(minutes=args.timeout_minutes))
     except (OperationFailed, TimeoutError) as error:
         print(f"run of job {job} did not finish: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except DatabricksError as error:
+        print(f"run_databricks_job: lost track of the run of job {job}: {error}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     succeeded, line = verdict(run)
     print(line, file=sys.stdout if succeeded else sys.stderr)
     return EXIT_OK if succeeded else EXIT_FAILED
