@@ -4,9 +4,13 @@ GitHub (the default): exactly one stack owns the repository (``manageRepository`
 it creates it with ``develop`` (the default branch) and ``main``, protects both, and
 commits CODEOWNERS. Every stack, owner or not, creates its own GitHub environment,
 named after the stack, holding the variables its deploy job reads; prod's environment
-needs a reviewer and accepts deployments from ``main`` only. Azure DevOps is the
-alternative: the owning stack creates the project, repository and ``main``'s branch
-policies, and every stack a workload-identity service connection for its pipeline.
+needs a reviewer and accepts deployments from ``main`` only, and ``prod-preview`` needs a
+reviewer for every pull-request preview (it can decrypt prod's secrets). The owning stack
+also sets what the delivery loop needs of the repository: GitHub Actions may open pull
+requests (release-please), squash commits take the checked pull-request title, develop
+takes squash merges only. Azure DevOps is the alternative: the owning stack creates the
+project, repository and ``main``'s branch policies, and every stack a workload-identity
+service connection for its pipeline.
 """
 
 from __future__ import annotations
@@ -109,6 +113,14 @@ class SourceControl(pulumi.ComponentResource):
         protection = config.main_protection
         # The repository holds every stack's code and history: deleting it takes an
         # explicit unprotect, and even then GitHub archives it instead.
+        # Merges: release-please versions from the commits that reach main, so those are
+        # the commits CI checked. A squash commit takes the pull request's title, which
+        # pr-title.yml checks (GitHub's default, COMMIT_OR_PR_TITLE, takes the lone
+        # commit's message of a one-commit pull request, which nothing checked). Rebase
+        # merges stay for promoting develop into main (its commits are those squash
+        # commits; pr-title.yml lints every commit of a pull request into main); develop
+        # takes squash merges only (its ruleset below). Values of squash_merge_commit_*:
+        # pulumi_github Repository docstring; https://docs.github.com/rest/repos/repos#update-a-repository
         repository = github.Repository(
             f"{name}-repository",
             name=config.repository,
@@ -119,6 +131,8 @@ class SourceControl(pulumi.ComponentResource):
             has_wiki=False,
             allow_merge_commit=not protection.require_linear_history,
             allow_squash_merge=True,
+            squash_merge_commit_title="PR_TITLE",
+            squash_merge_commit_message="PR_BODY",
             allow_rebase_merge=True,
             delete_branch_on_merge=True,
             vulnerability_alerts=True,
@@ -126,6 +140,21 @@ class SourceControl(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         child = pulumi.ResourceOptions(parent=self)
+        # release-please opens its release pull request with GITHUB_TOKEN, which GitHub
+        # refuses unless "Allow GitHub Actions to create and approve pull requests" is on
+        # (https://docs.github.com/repositories/managing-your-repositorys-settings-and-features/enabling-features-for-your-repository/managing-github-actions-settings-for-a-repository#preventing-github-actions-from-creating-or-approving-pull-requests):
+        # can_approve_pull_request_reviews of PUT /repos/{owner}/{repo}/actions/permissions/workflow
+        # (pulumi_github WorkflowRepositoryPermissions;
+        # https://docs.github.com/rest/actions/permissions#set-default-workflow-permissions-for-a-repository).
+        # The token stays read-only by default: every workflow job asks for what it uses.
+        # An organization (or enterprise) policy that disallows it overrides this setting.
+        github.WorkflowRepositoryPermissions(
+            f"{name}-actions-permissions",
+            repository=repository.name,
+            default_workflow_permissions="read",
+            can_approve_pull_request_reviews=True,
+            opts=child,
+        )
         # auto_init's first branch carries the owner's default name; renaming it to
         # develop (the default branch) and branching main off it works whatever that is.
         default_branch = github.BranchDefault(
@@ -205,6 +234,10 @@ class SourceControl(pulumi.ComponentResource):
                 non_fast_forward=True,
                 required_linear_history=lighter.require_linear_history,
                 pull_request=github.RepositoryRulesetRulesPullRequestArgs(
+                    # Feature pull requests land as one squash commit titled by the pull
+                    # request (pulumi_github RepositoryRulesetRulesPullRequestArgs:
+                    # allowed_merge_methods, values merge, squash, rebase).
+                    allowed_merge_methods=["squash"],
                     required_approving_review_count=lighter.required_approvals,
                     dismiss_stale_reviews_on_push=lighter.dismiss_stale_reviews,
                     require_code_owner_review=lighter.require_code_owner_reviews,
@@ -283,10 +316,23 @@ class SourceControl(pulumi.ComponentResource):
             self._ci_variables(args, args.ci["deploy"]),
         )
         # Any branch may preview (that is what pull requests do); nothing here can write.
+        # But a preview decrypts the stack's secrets and runs the branch's code, so in
+        # production a reviewer (not the one who pushed: prevent_self_review) approves
+        # each preview run first; anyone who can push a branch could otherwise print
+        # prod's secrets. Reviewers and prevent_self_review: pulumi_github
+        # RepositoryEnvironment; https://docs.github.com/actions/managing-workflow-runs-and-deployments/managing-deployments/managing-environments-for-deployment#required-reviewers
+        gate_previews = args.production and bool(reviewer_ids)
         preview = github.RepositoryEnvironment(
             f"{name}-preview-environment",
             repository=repository,
             environment=names.preview_environment,
+            reviewers=(
+                [github.RepositoryEnvironmentReviewerArgs(users=reviewer_ids)]
+                if gate_previews
+                else None
+            ),
+            prevent_self_review=True if gate_previews else None,
+            can_admins_bypass=not args.production,
             opts=child,
         )
         self._github_variables(

@@ -92,6 +92,9 @@ class PlannedResource:
     # The URNs this resource answered to before (ResourceOptions.aliases): a resource that
     # moved keeps its state under its old URN only through one of these.
     aliases: tuple[str, ...] = ()
+    # Its id and outputs as the mocks computed them (not part of the plan's JSON): what the
+    # access check uses to tell which principal a grant names.
+    outputs: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def is_provider(self) -> bool:
@@ -188,6 +191,7 @@ class RecordingMonitor(MockMonitor):
                     protect=bool(request.protect),
                     custom=bool(request.custom),
                     aliases=_program_aliases(response.urn, request.aliasURNs),
+                    outputs={"id": response.id, **_struct_to_plain(response.object)},
                 )
             )
         return response

@@ -81,6 +81,7 @@ REPOSITORY = "github:index/repository:Repository"
 ENVIRONMENT = "github:index/repositoryEnvironment:RepositoryEnvironment"
 REPOSITORY_FILE = "github:index/repositoryFile:RepositoryFile"
 RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
+WORKFLOW_PERMISSIONS = "github:index/workflowRepositoryPermissions:WorkflowRepositoryPermissions"
 
 # azuredevops
 ADO_BUILD = "azuredevops:index/branchPolicyBuildValidation:BranchPolicyBuildValidation"

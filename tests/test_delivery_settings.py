@@ -16,16 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from plan_helpers import single
+from plan_helpers import ENVIRONMENT, REPOSITORY, RULESET, WORKFLOW_PERMISSIONS, single
 
 from dataops.engine import Plan, PlannedResource
 
 PlanOf = Callable[[str], Plan]
-
-REPOSITORY = "github:index/repository:Repository"
-RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
-ENVIRONMENT = "github:index/repositoryEnvironment:RepositoryEnvironment"
-WORKFLOW_PERMISSIONS = "github:index/workflowRepositoryPermissions:WorkflowRepositoryPermissions"
 
 
 def _environment(plan: Plan, name: str) -> PlannedResource:

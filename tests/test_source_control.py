@@ -216,8 +216,9 @@ def test_previews_get_their_own_environment_with_the_read_only_identities(
 ) -> None:
     rendered = plan(stack)
     preview = _environment(rendered, f"{stack}-preview")
-    # Any branch (a pull request's) may use it: no reviewers, no branch policy.
-    assert "reviewers" not in preview.inputs
+    # Any branch (a pull request's) may use it: no branch policy. Reviewers only in prod,
+    # whose secrets a preview can decrypt (tests/test_delivery_settings.py).
+    assert ("reviewers" in preview.inputs) == (stack == "prod")
     assert "deploymentBranchPolicy" not in preview.inputs
     variables = _variables(rendered, f"{stack}-preview")
     assert set(variables) == CI_VARIABLES
