@@ -201,11 +201,27 @@ class Jobs(pulumi.ComponentResource):
 
         self.teams = self._teams_destination(name) if args.notifications.teams else None
         secret_scope, secret_ready = self._git_token(name)
+        git = jobs.git_sync
+        git_sync_values = jp.GIT_SYNC.values(
+            source_path=git.source_path,
+            target_repository=git.target_repository,
+            target_branch=git.target_branch,
+            secret_scope=secret_scope,
+            secret_key=jp.DEFAULT_GIT_TOKEN_KEY,
+        )
 
         self.git_sync = self._job(
             "git-sync",
-            tasks=[self._git_sync_task(secret_scope)],
-            clusters=[self._cluster(jp.GIT_SYNC.task_key, workers=0)],
+            tasks=[self._git_sync_task(git_sync_values)],
+            # Where the backup goes and which secret it reads are pinned in the job
+            # cluster's environment: no run can point them elsewhere (parameters.py).
+            clusters=[
+                self._cluster(
+                    jp.GIT_SYNC.task_key,
+                    workers=0,
+                    environment=jp.GIT_SYNC.pinned_environment(git_sync_values),
+                )
+            ],
             schedule=jobs.git_sync.schedule,
             # A run skipped behind a long one is caught up by the next: the sync is
             # incremental, so queueing would only stack runs up.
@@ -301,7 +317,9 @@ class Jobs(pulumi.ComponentResource):
             )
         return jp.DEFAULT_SECRET_SCOPE, ready
 
-    def _cluster(self, key: str, *, workers: int) -> databricks.JobJobClusterArgs:
+    def _cluster(
+        self, key: str, *, workers: int, environment: Mapping[str, str] | None = None
+    ) -> databricks.JobJobClusterArgs:
         cluster = self._args.jobs.cluster
         single_node = workers == 0
         return databricks.JobJobClusterArgs(
@@ -314,12 +332,13 @@ class Jobs(pulumi.ComponentResource):
                 num_workers=workers,
                 data_security_mode=SINGLE_USER,
                 spark_conf=SINGLE_NODE_SPARK_CONF if single_node else None,
+                spark_env_vars=dict(environment) if environment else None,
                 custom_tags={**self._tags, **(SINGLE_NODE_TAGS if single_node else {})},
             ),
         )
 
     def _notebook(
-        self, entry: jp.EntryPoint, parameters: pulumi.Input[Mapping[str, str]]
+        self, entry: jp.EntryPoint, parameters: pulumi.Input[Mapping[str, str]] | None
     ) -> databricks.JobTaskNotebookTaskArgs:
         return databricks.JobTaskNotebookTaskArgs(
             notebook_path=notebook_path(self._args.notebook_paths, entry),
@@ -327,19 +346,13 @@ class Jobs(pulumi.ComponentResource):
             base_parameters=parameters,
         )
 
-    def _git_sync_task(self, secret_scope: str) -> databricks.JobTaskArgs:
+    def _git_sync_task(self, values: dict[str, str]) -> databricks.JobTaskArgs:
         git = self._args.jobs.git_sync
-        parameters = jp.GIT_SYNC.values(
-            source_path=git.source_path,
-            target_repository=git.target_repository,
-            target_branch=git.target_branch,
-            secret_scope=secret_scope,
-            secret_key=jp.DEFAULT_GIT_TOKEN_KEY,
-        )
+        parameters = jp.GIT_SYNC.task_parameters(values)
         return databricks.JobTaskArgs(
             task_key=jp.GIT_SYNC.task_key,
             job_cluster_key=jp.GIT_SYNC.task_key,
-            notebook_task=self._notebook(jp.GIT_SYNC, parameters),
+            notebook_task=self._notebook(jp.GIT_SYNC, parameters or None),
             # The runtime's own databricks-sdk is older than gitsync's.
             libraries=[
                 databricks.JobTaskLibraryArgs(

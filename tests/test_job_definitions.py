@@ -80,6 +80,18 @@ def _clusters(job: PlannedResource) -> dict[str, dict[str, Any]]:
     return {c["jobClusterKey"]: c["newCluster"] for c in job.inputs["jobClusters"]}
 
 
+def _git_sync_parameters(job: PlannedResource) -> dict[str, str]:
+    """The git sync task's parameters, as the notebook reads them: the run-overridable
+    ones from the task, the pinned ones from its cluster's environment."""
+    task = _task(job, "git_sync")
+    environment = _clusters(job)[task["jobClusterKey"]].get("sparkEnvVars", {})
+    pinned = {p.env_var: p.name for p in jp.GIT_SYNC.parameters if p.pinned}
+    return {
+        **task["notebookTask"].get("baseParameters", {}),
+        **{pinned[variable]: value for variable, value in environment.items()},
+    }
+
+
 def _permissions_of(plan: Plan, job: PlannedResource) -> list[dict[str, str]]:
     (permissions,) = [
         p for p in plan.of_type(PERMISSIONS) if "jobId" in p.inputs and job.urn in p.dependencies
@@ -411,7 +423,7 @@ def test_git_sync_parameters_come_from_config(plan: PlanOf) -> None:
     task = _task(_job(staging, "git-sync"), "git_sync")
     assert task["notebookTask"]["notebookPath"] == "/dataops/staging/git_sync"
     assert task["notebookTask"]["source"] == "WORKSPACE"
-    assert task["notebookTask"]["baseParameters"] == {
+    assert _git_sync_parameters(_job(staging, "git-sync")) == {
         "source_path": "/Clients",
         "target_repository": "https://github.com/datanova/notebook-backup-staging.git",
         "target_branch": "main",
@@ -419,6 +431,20 @@ def test_git_sync_parameters_come_from_config(plan: PlanOf) -> None:
         "secret_key": "git-sync-token",
         "report_dir": jp.DEFAULT_REPORT_DIR,
     }
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_where_the_backup_goes_is_fixed_in_the_job_not_in_a_run_parameter(
+    plan: PlanOf, stack: str
+) -> None:
+    """Run-now parameters override a notebook task's base parameters, never its cluster:
+    the target, source, scope and key live in the cluster's environment only."""
+    job = _job(plan(stack), "git-sync")
+    task = _task(job, "git_sync")
+    assert "baseParameters" not in task["notebookTask"]
+    environment = _clusters(job)[task["jobClusterKey"]]["sparkEnvVars"]
+    assert set(environment) == {p.env_var for p in jp.GIT_SYNC.parameters}
+    assert environment["DATAOPS_PINNED_TARGET_REPOSITORY"].startswith("https://github.com/")
 
 
 def test_git_sync_installs_the_databricks_sdk_range_of_requirements(plan: PlanOf) -> None:
@@ -466,8 +492,7 @@ def test_an_ssh_backup_remote_needs_no_token_and_no_scope(
     del document["config"]["dataops:gitSyncToken"]
     rendered = render("staging", document)
     assert rendered.of_type(SCOPE) == rendered.of_type(SECRET) == rendered.of_type(SECRET_ACL) == []
-    parameters = _task(_job(rendered, "git-sync"), "git_sync")["notebookTask"]["baseParameters"]
-    assert parameters["secret_scope"] == ""
+    assert _git_sync_parameters(_job(rendered, "git-sync"))["secret_scope"] == ""
 
 
 # ---------------------------------------------------------------- integration tests

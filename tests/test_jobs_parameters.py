@@ -147,6 +147,28 @@ def test_notebooks_declare_every_widget_with_its_default() -> None:
     }
 
 
+def test_a_run_cannot_override_a_pinned_parameter() -> None:
+    """ "Run now with different parameters" sets widgets; a pinned value comes from the
+    job cluster's environment, and a run that tries to change it is refused."""
+    pinned = {
+        p.env_var: value
+        for p, value in zip(
+            jp.GIT_SYNC.parameters,
+            ("/Clients", "https://github.com/datanova/backup.git", "main", "dataops", "k", "/r"),
+            strict=True,
+        )
+    }
+    values = read_parameters(Widgets({}), jp.GIT_SYNC, pinned)
+    assert values["target_repository"] == "https://github.com/datanova/backup.git"
+    # The same value, or the widget's declared default, is no override.
+    assert read_parameters(Widgets({"secret_scope": "dataops"}), jp.GIT_SYNC, pinned)
+    hostile = Widgets({"target_repository": "https://evil.example/steal.git"})
+    with pytest.raises(ValueError, match=r"^target_repository is fixed in the job definition"):
+        read_parameters(hostile, jp.GIT_SYNC, pinned)
+    with pytest.raises(ValueError, match=r"^secret_scope is fixed"):
+        read_parameters(Widgets({"secret_scope": "other"}), jp.GIT_SYNC, pinned)
+
+
 def test_a_notebook_names_every_missing_parameter_with_an_example() -> None:
     message = (
         "git_sync.py: job parameter(s) ['source_path', 'target_repository'] are required; "
@@ -154,7 +176,7 @@ def test_a_notebook_names_every_missing_parameter_with_an_example() -> None:
         "target_repository=https://github.com/datanova/notebook-backup.git)"
     )
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
-        read_parameters(Widgets({}), jp.GIT_SYNC)
+        read_parameters(Widgets({}), jp.GIT_SYNC, {})
 
 
 # ---------------------------------------------------------------------------- upload

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Protocol
 
-from .parameters import EntryPoint
+from .parameters import EntryPoint, Parameter
 
 
 class Widgets(Protocol):
@@ -15,15 +17,26 @@ class Widgets(Protocol):
     def get(self, name: str) -> str: ...
 
 
-def read_parameters(widgets: Widgets, entry: EntryPoint) -> dict[str, str]:
+def read_parameters(
+    widgets: Widgets, entry: EntryPoint, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Declare the entry's widgets (defaults for an interactive run), then read them.
 
     A job run's parameters override the defaults; a required one left empty is an error
-    naming every missing parameter at once.
+    naming every missing parameter at once. A pinned parameter is read from the job
+    cluster's environment, where the job definition put it; a run that tries to set it
+    (a widget value that differs) is refused, so "Run now with different parameters"
+    cannot send a backup, or a secret, anywhere else.
     """
+    environ = os.environ if environ is None else environ
     for parameter in entry.parameters:
         widgets.text(parameter.name, parameter.default or "", parameter.description[:48])
-    values = {p.name: widgets.get(p.name).strip() for p in entry.parameters}
+    values = {
+        p.name: _pinned(widgets, p, environ)
+        if p.pinned and p.env_var in environ
+        else widgets.get(p.name).strip()
+        for p in entry.parameters
+    }
     missing = [p.name for p in entry.parameters if p.required and not values[p.name]]
     if missing:
         raise ValueError(
@@ -31,6 +44,19 @@ def read_parameters(widgets: Widgets, entry: EntryPoint) -> dict[str, str]:
             f"set them on the task (e.g. {', '.join(f'{n}={_example(entry, n)}' for n in missing)})"
         )
     return values
+
+
+def _pinned(widgets: Widgets, parameter: Parameter, environ: Mapping[str, str]) -> str:
+    fixed = environ[parameter.env_var].strip()
+    given = widgets.get(parameter.name).strip()
+    # The widget holds the declared default unless a run set it: anything else is a run
+    # trying to override what the job definition fixed.
+    if given not in (fixed, parameter.default or ""):
+        raise ValueError(
+            f"{parameter.name} is fixed in the job definition ({fixed!r}); a run cannot set "
+            f"it to {given!r}. Change it in the stack config and deploy"
+        )
+    return fixed
 
 
 def _example(entry: EntryPoint, name: str) -> str:

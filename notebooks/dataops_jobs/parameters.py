@@ -153,18 +153,37 @@ DEFAULT_GRANT_CHECKS = (
 )
 
 
+# Pinned parameters reach the task as environment variables of its job cluster
+# (spark_env_vars), which are part of the job definition: "Run now with different
+# parameters" sends notebook_params (job_parameters), which override a notebook task's
+# base_parameters but cannot change the cluster spec (Jobs API 2.1 run-now request:
+# https://docs.databricks.com/api/azure/workspace/jobs/runnow). Only those who may edit
+# the job (the deployer) can change where a pinned parameter points.
+PINNED_ENV_PREFIX = "DATAOPS_PINNED_"
+
+
 @dataclass(frozen=True)
 class Parameter:
-    """One job parameter: a notebook widget. ``default`` None means required."""
+    """One job parameter: a notebook widget. ``default`` None means required.
+
+    ``pinned``: it chooses where data or secrets go (a backup target, a secret scope, a
+    source folder), so it is fixed in the job definition and a run cannot change it.
+    """
 
     name: str
     description: str
     example: str
     default: str | None = None
+    pinned: bool = False
 
     @property
     def required(self) -> bool:
         return self.default is None
+
+    @property
+    def env_var(self) -> str:
+        """The cluster environment variable a pinned parameter travels in."""
+        return f"{PINNED_ENV_PREFIX}{self.name.upper()}"
 
 
 @dataclass(frozen=True)
@@ -188,6 +207,14 @@ class EntryPoint:
     @property
     def parameter_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.parameters)
+
+    def task_parameters(self, values: dict[str, str]) -> dict[str, str]:
+        """The values a run may override: the notebook task's base parameters."""
+        return {p.name: values[p.name] for p in self.parameters if not p.pinned}
+
+    def pinned_environment(self, values: dict[str, str]) -> dict[str, str]:
+        """The pinned values, as the job cluster's environment variables."""
+        return {p.env_var: values[p.name] for p in self.parameters if p.pinned}
 
     def values(self, **given: str) -> dict[str, str]:
         """The task's parameters with defaults filled in; refuses unknown or missing names."""
@@ -291,30 +318,36 @@ GIT_SYNC = EntryPoint(
     path="git_sync.py",
     kind="NOTEBOOK",
     parameters=(
-        Parameter(SOURCE_PATH, "Workspace folder mirrored into git", "/Clients"),
+        Parameter(SOURCE_PATH, "Workspace folder mirrored into git", "/Clients", pinned=True),
         Parameter(
             TARGET_REPOSITORY,
             "Git remote the backup is pushed to (no credentials in the URL)",
             "https://github.com/datanova/notebook-backup.git",
+            pinned=True,
         ),
-        Parameter(TARGET_BRANCH, "Branch of the backup repository", "main", default="main"),
+        Parameter(
+            TARGET_BRANCH, "Branch of the backup repository", "main", default="main", pinned=True
+        ),
         Parameter(
             SECRET_SCOPE,
             "Secret scope holding the git token; empty: no token (ssh or local remote)",
             DEFAULT_SECRET_SCOPE,
             default=DEFAULT_SECRET_SCOPE,
+            pinned=True,
         ),
         Parameter(
             SECRET_KEY,
             "Key of the git token in the secret scope",
             DEFAULT_GIT_TOKEN_KEY,
             default=DEFAULT_GIT_TOKEN_KEY,
+            pinned=True,
         ),
         Parameter(
             REPORT_DIR,
             "Folder each run's JSON report is copied to (/Workspace, /Volumes or /dbfs path)",
             DEFAULT_REPORT_DIR,
             default=DEFAULT_REPORT_DIR,
+            pinned=True,
         ),
     ),
     writes="<report_dir>/gitsync-<UTC time>.json; the backup branch and its tag",
