@@ -159,7 +159,10 @@ class Foundation(pulumi.ComponentResource):
             ),
             scope=account.id,
             description="Unity Catalog reads and writes the data zones via the access connector",
-            opts=child,
+            # Its name is a GUID derived from what it means, so a replacement (a new
+            # connector: a new principal) would create the same name before deleting the
+            # old one, which Azure refuses (RoleAssignmentExists): delete first.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
 
         self.key_vault = keyvault.Vault(
@@ -174,13 +177,19 @@ class Foundation(pulumi.ComponentResource):
                 # plan, not an access policy hidden inside the vault.
                 enable_rbac_authorization=True,
                 enable_soft_delete=True,
+                # Fixed at creation: "once set, it cannot be changed"
+                # (https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview),
+                # so a later change is ignored, not sent (ignore_changes below).
                 soft_delete_retention_in_days=azure.key_vault.soft_delete_retention_days,
                 # Azure refuses `false` here (purge protection is irreversible), so "off"
                 # is expressed by leaving it unset.
                 enable_purge_protection=True if args.purge_protection else None,
             ),
             tags=tags,
-            opts=data,
+            opts=pulumi.ResourceOptions.merge(
+                data,
+                pulumi.ResourceOptions(ignore_changes=["properties.softDeleteRetentionInDays"]),
+            ),
         )
         self.key_vault_id = self.key_vault.id
         self.key_vault_uri = self.key_vault.properties.apply(lambda p: p.vault_uri or "")
@@ -194,6 +203,10 @@ class Foundation(pulumi.ComponentResource):
             managed_resource_group_id=names.managed_resource_group_id,
             parameters=self._workspace_parameters(azure.workspace.no_public_ip),
             public_network_access=databricks.PublicNetworkAccess.ENABLED,
+            # Classic compute in the stack's network. Required on create and cannot be
+            # changed (azure-native Workspace.compute_mode docstring), so it is pinned:
+            # left to a default, a new default would replace the workspace.
+            compute_mode=databricks.ComputeMode.HYBRID,
             tags=tags,
             opts=child,
         )

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_databricks as databricks
@@ -93,6 +93,10 @@ class IdentityArgs:
     owner_group: str
     # Who the jobs run as (jobs.runAs): the job runner, or the deployer.
     jobs_run_as: Literal["servicePrincipal", "deployer"]
+    # The stack's platform admins (identity.adminGroup), who run the bootstrap deploy.
+    admin_group: str
+    # Whether this stack's deployer is the account admin (databricks.accountOwner).
+    account_owner: bool
     resource_group_name: pulumi.Input[str]
     key_vault_name: pulumi.Input[str]
     github: GithubRepository | None
@@ -228,30 +232,81 @@ class Identity(pulumi.ComponentResource):
             member_id=self.deployer.id,
             opts=account,
         )
-        # The deployer manages account-level objects (groups, users, principals, workspace
-        # assignments, the metastore), which only an account admin may do.
-        databricks.ServicePrincipalRole(
-            f"{name}-deployer-account-admin",
-            service_principal_id=self.deployer.id,
-            role="account_admin",
-            opts=account,
+        if args.account_owner:
+            # The account-owning stack's deployer manages account-level objects (groups,
+            # users, principals, workspace assignments, the metastore), which only an
+            # account admin may create. One stack per account, at most (config).
+            databricks.ServicePrincipalRole(
+                f"{name}-deployer-account-admin",
+                service_principal_id=self.deployer.id,
+                role="account_admin",
+                opts=account,
+            )
+        else:
+            # Elsewhere the bootstrap deploy (an account admin) creates them, and the
+            # deployer only manages the stack's own groups' memberships: Group Manager
+            # (https://learn.microsoft.com/azure/databricks/admin/users-groups/groups#manage-roles-on-an-account-group;
+            # rule set name: the provider's access_control_rule_set docs).
+            for group_name, account_group in self.groups.items():
+                databricks.AccessControlRuleSet(
+                    f"{name}-group-{group_name}-managers",
+                    name=account_group.id.apply(
+                        lambda group_id: (
+                            f"accounts/{args.account_id}/groups/{group_id}/ruleSets/default"
+                        )
+                    ),
+                    grant_rules=[
+                        databricks.AccessControlRuleSetGrantRuleArgs(
+                            principals=[self.deployer.acl_principal_id],
+                            role="roles/group.manager",
+                        )
+                    ],
+                    opts=account,
+                )
+        # Naming a service principal as a job's run_as needs the Service Principal User
+        # role on it, which account admins do not hold implicitly (they are its Manager):
+        # https://learn.microsoft.com/azure/databricks/admin/users-groups/service-principals#roles-for-managing-service-principals
+        # The deployer (CI) and the stack's platform admins (the bootstrap deploy) use the
+        # principal the jobs run as. The rule set is authoritative: nobody else may.
+        admins = self.groups[args.admin_group].acl_principal_id
+
+        def rule_set(
+            suffix: str, on: databricks.ServicePrincipal, rules: list[tuple[str, list[Any]]]
+        ) -> databricks.AccessControlRuleSet:
+            return databricks.AccessControlRuleSet(
+                f"{name}-{suffix}",
+                name=on.application_id.apply(
+                    lambda app_id: (
+                        f"accounts/{args.account_id}/servicePrincipals/{app_id}/ruleSets/default"
+                    )
+                ),
+                grant_rules=[
+                    databricks.AccessControlRuleSetGrantRuleArgs(principals=who, role=role)
+                    for role, who in rules
+                ],
+                opts=account,
+            )
+
+        rule_set(
+            "job-runner-users",
+            self.job_runner,
+            [("roles/servicePrincipal.user", [self.deployer.acl_principal_id, admins])],
         )
-        # Jobs that run as the job runner are created by the deployer, which needs the
-        # Service Principal User role on it to name it as run_as.
-        databricks.AccessControlRuleSet(
-            f"{name}-job-runner-users",
-            name=self.job_runner.application_id.apply(
-                lambda app_id: (
-                    f"accounts/{args.account_id}/servicePrincipals/{app_id}/ruleSets/default"
-                )
-            ),
-            grant_rules=[
-                databricks.AccessControlRuleSetGrantRuleArgs(
-                    principals=[self.deployer.acl_principal_id],
-                    role="roles/servicePrincipal.user",
-                )
+        # The deployer keeps its own git credential (the Git folders'), which takes the
+        # Service Principal Manager role on it: "Only service principal managers can
+        # perform this action" (https://docs.databricks.com/api/azure/workspace/gitcredentials/update).
+        # Where the jobs run as the deployer, the platform admins may name it as run_as.
+        rule_set(
+            "deployer-rules",
+            self.deployer,
+            [
+                ("roles/servicePrincipal.manager", [self.deployer.acl_principal_id]),
+                *(
+                    [("roles/servicePrincipal.user", [admins])]
+                    if args.jobs_run_as == "deployer"
+                    else []
+                ),
             ],
-            opts=account,
         )
         # What the workspace layer waits for before it names these principals.
         self.groups_ready = list(self.groups.values())
@@ -409,7 +464,8 @@ class Identity(pulumi.ComponentResource):
             role_definition_id=role_definition_id(subscription, READER),
             scope=_resource_group_scope(names, args.resource_group_name),
             description=f"Pull-request previews of stack {stack} read it",
-            opts=child,
+            # A GUID name from its meaning: a replacement must delete before it creates.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         deployer_name = args.identity.service_principals.deployer.display_name
         principal = databricks.ServicePrincipal(
@@ -448,7 +504,7 @@ class Identity(pulumi.ComponentResource):
             role_definition_id=role_definition_id(subscription, CONTRIBUTOR),
             scope=scope,
             description=f"CI deploys stack {stack}",
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         authorization.RoleAssignment(
             f"{name}-deployer-rbac-administrator",
@@ -460,7 +516,7 @@ class Identity(pulumi.ComponentResource):
             condition=delegation_condition(DELEGABLE_ROLES),
             condition_version="2.0",
             description=f"CI keeps the data-plane role assignments of stack {stack}",
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         return deployer
 

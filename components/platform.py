@@ -269,6 +269,8 @@ def _identity_args(
         account_id=config.databricks.account_id,
         owner_group=config.unity_catalog.owner,
         jobs_run_as=config.jobs.run_as,
+        admin_group=config.identity.admin_group,
+        account_owner=config.databricks.account_owner,
         resource_group_name=foundation.resource_group_name,
         key_vault_name=foundation.key_vault.name,
         github=GithubRepository(github.owner, github.repository) if github else None,

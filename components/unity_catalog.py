@@ -24,9 +24,10 @@ from typing import Any
 import pulumi
 import pulumi_databricks as databricks
 
-from components.config import MetastoreConfig, UnityCatalogConfig
+from components.config import PROJECT, ConfigError, MetastoreConfig, UnityCatalogConfig
 from components.grants import Grant, GrantPlan, Group, PrincipalRole, Securable, SecurableKind
 from components.naming import Names
+from components.pulumi_config import stack_file_name
 
 ISOLATED_CATALOG = "ISOLATED"
 ISOLATED_SECURABLE = "ISOLATION_MODE_ISOLATED"
@@ -69,6 +70,30 @@ class UnityCatalogArgs:
     groups_ready: Sequence[pulumi.Resource]
     principals_ready: Sequence[pulumi.Resource]
     workspace_provider: databricks.Provider
+
+
+def existing_metastore(
+    region: str, account_provider: databricks.Provider
+) -> tuple[str, str] | None:
+    """(name, id) of the account's metastore in ``region``, looked up at deploy time.
+
+    One metastore per region per account
+    (https://learn.microsoft.com/azure/databricks/data-governance/unity-catalog/enable-workspaces),
+    and since November 2023 Azure provisions one for a region's first UC workspace
+    (.../unity-catalog/get-started). The account-level data source finds it by region
+    (terraform-provider-databricks docs/data-sources/metastore.md); it errs when there
+    is none, which is what an exception here means.
+    """
+    try:
+        found = databricks.get_metastore(
+            region=region, opts=pulumi.InvokeOptions(provider=account_provider)
+        )
+    except Exception:  # noqa: BLE001 - the data source's "not found" is an error
+        return None
+    info = found.metastore_info
+    if not found.metastore_id or info is None or not info.name:
+        return None
+    return info.name, found.metastore_id
 
 
 def _check_securables(args: UnityCatalogArgs) -> None:
@@ -115,14 +140,32 @@ class MetastoreAttachment(pulumi.ComponentResource):
         metastore, names = args.metastore, args.names
         account = pulumi.ResourceOptions(parent=self, provider=args.account_provider)
         assignment_after: list[pulumi.Resource] = []
-        if metastore.mode == "create":
+        region = metastore.region or args.location
+        existing = (
+            existing_metastore(region, args.account_provider) if metastore.mode != "reuse" else None
+        )
+        # A metastore of another name in the region: mode auto adopts it, create refuses.
+        adopted = existing[1] if existing is not None and existing[0] != metastore.name else None
+        if adopted is not None and existing is not None and metastore.mode == "create":
+            # One metastore per region per account, and Azure provisions one for new
+            # workspaces in many accounts: creating a second fails at the API.
+            raise ConfigError(
+                stack_file_name(),
+                f"{PROJECT}:unityCatalog.metastore.mode",
+                f"the account already has metastore {existing[0]!r} ({adopted}) in "
+                f"{region}; adopt it: mode reuse with id {adopted}, or mode auto",
+            )
+        if adopted is not None:
+            self.metastore = None
+            self.metastore_id = pulumi.Output.from_input(adopted)
+        elif metastore.mode != "reuse":
             owner = metastore.owner
             # Every stack of the region keeps its catalogs here: deleting it would take all
             # environments' governance with it, so it is protected whatever the tier.
             self.metastore = databricks.Metastore(
                 f"{name}-created",
                 name=metastore.name,
-                region=metastore.region or args.location,
+                region=region,
                 owner=names.group(owner) if owner else None,
                 storage_root=metastore.storage_root,
                 force_destroy=False,
@@ -210,6 +253,13 @@ class UnityCatalog(pulumi.ComponentResource):
             )
         }
 
+        # The owner group's metastore privileges first: everything the group creates and
+        # owns waits for them (below).
+        metastore = Securable(SecurableKind.METASTORE)
+        self._metastore_grants = (
+            self._grant(metastore, args.grants[metastore]) if metastore in args.grants else []
+        )
+
         # -------------------------------------------------------------- workspace level
         # Through the access connector's managed identity: no secret to rotate. It waits
         # for the connector's role on the storage account, which Databricks checks.
@@ -222,7 +272,7 @@ class UnityCatalog(pulumi.ComponentResource):
             isolation_mode=ISOLATED_SECURABLE,
             comment=comment,
             owner=owner,
-            opts=self._owned(args.storage_access),
+            opts=self._owned_object(args.storage_access),
         )
         credential_binding = self._bind(
             f"{name}-credential-binding",
@@ -241,7 +291,7 @@ class UnityCatalog(pulumi.ComponentResource):
                 isolation_mode=ISOLATED_SECURABLE,
                 comment=f"Data zone {zone}. {comment}",
                 owner=owner,
-                opts=self._owned(credential_binding),
+                opts=self._owned_object(credential_binding),
             )
             binding = self._bind(
                 f"{name}-location-{zone}-binding", location.name, "external_location", workspace_id
@@ -272,7 +322,7 @@ class UnityCatalog(pulumi.ComponentResource):
                 isolation_mode=ISOLATED_SECURABLE,
                 comment=f"Managed storage of catalog {catalog_name}. {comment}",
                 owner=owner,
-                opts=self._owned(credential_binding),
+                opts=self._owned_object(credential_binding),
             )
             managed_binding = self._bind(
                 f"{name}-catalog-{catalog_name}-location-binding",
@@ -288,7 +338,7 @@ class UnityCatalog(pulumi.ComponentResource):
                 isolation_mode=ISOLATED_CATALOG,
                 owner=owner,
                 force_destroy=False,
-                opts=self._owned(managed_binding, protect=args.protect_data),
+                opts=self._owned_object(managed_binding, protect=args.protect_data),
             )
             # Bound to this workspace only: other environments' workspaces share the
             # metastore but cannot see this catalog.
@@ -309,7 +359,7 @@ class UnityCatalog(pulumi.ComponentResource):
                     comment=schema_config.comment,
                     owner=owner,
                     force_destroy=False,
-                    opts=self._owned(catalog_binding, protect=args.protect_data),
+                    opts=self._owned_object(catalog_binding, protect=args.protect_data),
                 )
                 qualified = f"{catalog_name}.{schema_config.name}"
                 self._securables[Securable(SecurableKind.SCHEMA, qualified)] = (
@@ -322,7 +372,8 @@ class UnityCatalog(pulumi.ComponentResource):
 
         # The grant plan, one securable at a time.
         for securable, grants in args.grants.items():
-            self._grant(securable, grants)
+            if securable != metastore:
+                self._grant(securable, grants)
 
         if uc.default_catalog:
             # The current way to set a workspace's default catalog; the metastore
@@ -357,7 +408,7 @@ class UnityCatalog(pulumi.ComponentResource):
             }
         )
 
-    def _grant(self, securable: Securable, grants: Sequence[Grant]) -> None:
+    def _grant(self, securable: Securable, grants: Sequence[Grant]) -> list[pulumi.Resource]:
         """Render one securable's grants: authoritative ``Grants``, or on a securable every
         stack shares, one non-authoritative ``Grant`` per principal."""
         resource_name, securable_name, after = self._securables[securable]
@@ -371,7 +422,7 @@ class UnityCatalog(pulumi.ComponentResource):
         # The one argument that differs by kind: catalog=, schema=, external_location=...
         target: dict[str, Any] = {securable.kind.grants_argument: securable_name}
         if securable.kind.shared:
-            for index, grant in enumerate(grants):
+            return [
                 databricks.Grant(
                     resource_name if index == 0 else f"{resource_name}-{index}",
                     principal=self._principal(grant),
@@ -379,18 +430,21 @@ class UnityCatalog(pulumi.ComponentResource):
                     opts=opts,
                     **target,
                 )
-            return
-        databricks.Grants(
-            resource_name,
-            grants=[
-                databricks.GrantsGrantArgs(
-                    principal=self._principal(grant), privileges=list(grant.privileges)
-                )
-                for grant in grants
-            ],
-            opts=opts,
-            **target,
-        )
+                for index, grant in enumerate(grants)
+            ]
+        return [
+            databricks.Grants(
+                resource_name,
+                grants=[
+                    databricks.GrantsGrantArgs(
+                        principal=self._principal(grant), privileges=list(grant.privileges)
+                    )
+                    for grant in grants
+                ],
+                opts=opts,
+                **target,
+            )
+        ]
 
     def _principal(self, grant: Grant) -> pulumi.Input[str]:
         # Config names a stack's groups ("analysts"); the account knows them by their
@@ -408,6 +462,19 @@ class UnityCatalog(pulumi.ComponentResource):
             provider=self._args.workspace_provider,
             depends_on=[self._args.attachment, *after],
             protect=protect,
+        )
+
+    def _owned_object(
+        self, *after: pulumi.Resource, protect: bool = False
+    ) -> pulumi.ResourceOptions:
+        """Options of an object created for the owner group and handed to it: it waits for
+        the group's metastore privileges and for every membership, the deployer's in the
+        owner group included. CI creates such objects through that group, and the
+        provider binds an ISOLATED one to the workspace only after setting its owner,
+        which then takes ownership (tf catalog/bindings/bindings.go
+        AddCurrentWorkspaceBindings)."""
+        return self._owned(
+            *after, *self._metastore_grants, *self._args.principals_ready, protect=protect
         )
 
     def _owned(self, *after: pulumi.Resource, protect: bool = False) -> pulumi.ResourceOptions:

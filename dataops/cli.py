@@ -1,4 +1,4 @@
-"""``python -m dataops``: plan, validate and diff stacks offline.
+"""``python -m dataops``: plan, validate, diff and access-check stacks offline.
 
 ``plan`` also runs the policy pack (``policy/``) over the rendered stack, at the
 enforcement of its tier: violations go to stderr, one line each naming the rule and the
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from components.config import ConfigError, StackConfig, check_shared_singletons
+from dataops.access import AccessError, check_access, denied_line, render_grants, render_report
 from dataops.diff import diff_plans, render_markdown, render_text
 from dataops.engine import PROJECT_ROOT, DuplicateResourceError, render_stack_file, validate_stack
 from dataops.gitref import GitRefError, plan_at_ref
@@ -83,6 +84,20 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument(
         "--exit-code", action="store_true", help="exit 1 when there are differences (like git diff)"
     )
+    access = commands.add_parser(
+        "access",
+        help="prove the caller can create every resource of a stack, in dependency order",
+    )
+    access.add_argument("stack", help="stack name: Pulumi.<stack>.yaml in the project root")
+    access.add_argument(
+        "--caller",
+        choices=("bootstrap", "ci"),
+        action="append",
+        help="who deploys: the bootstrap person, or CI as the deployer (default: both)",
+    )
+    access.add_argument(
+        "--grants", action="store_true", help="also print everything the plan grants each principal"
+    )
     reference = commands.add_parser(
         "reference", help="print the README's generated tables: config keys and stack outputs"
     )
@@ -102,12 +117,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(root, args)
         if args.command == "reference":
             return _reference(args)
+        if args.command == "access":
+            return _access(root, args)
         return _diff(root, args)
     except (ConfigError, StackFileError, GitRefError) as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
     except DuplicateResourceError as error:
         print(f"plan is not deployable: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except AccessError as error:
+        print(error, file=sys.stderr)
         return EXIT_FAILED
 
 
@@ -171,6 +191,20 @@ def _diff(root: Path, args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render_markdown(result) if args.markdown else render_text(result))
     return EXIT_FAILED if args.exit_code and not result.empty else EXIT_OK
+
+
+def _access(root: Path, args: argparse.Namespace) -> int:
+    plan = render_stack_file(read_stack_file(root, args.stack))
+    failed = False
+    for caller in args.caller or ("bootstrap", "ci"):
+        report = check_access(plan, caller)
+        sys.stdout.write(render_report(report))
+        if line := denied_line(report):
+            print(line, file=sys.stderr)
+            failed = True
+    if args.grants:
+        sys.stdout.write(render_grants(plan))
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _reference(args: argparse.Namespace) -> int:

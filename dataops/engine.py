@@ -87,8 +87,10 @@ class Plan:
                     "dependencies": list(r.dependencies),
                     "provider": r.provider,
                     "protect": r.protect,
-                    # Only where set, so plans of unmoved resources read as before.
+                    # Only where set, so plans of resources without them read as before.
                     **({"aliases": list(r.aliases)} if r.aliases else {}),
+                    **({"deleteBeforeReplace": True} if r.delete_before_replace else {}),
+                    **({"ignoreChanges": list(r.ignore_changes)} if r.ignore_changes else {}),
                 }
                 for r in self.resources
             ],

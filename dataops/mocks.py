@@ -92,6 +92,9 @@ class PlannedResource:
     # The URNs this resource answered to before (ResourceOptions.aliases): a resource that
     # moved keeps its state under its old URN only through one of these.
     aliases: tuple[str, ...] = ()
+    # Replacement and update options the engine acts on (ResourceOptions).
+    delete_before_replace: bool = False
+    ignore_changes: tuple[str, ...] = ()
     # Its id and outputs as the mocks computed them (not part of the plan's JSON): what the
     # access check uses to tell which principal a grant names.
     outputs: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -191,6 +194,8 @@ class RecordingMonitor(MockMonitor):
                     protect=bool(request.protect),
                     custom=bool(request.custom),
                     aliases=_program_aliases(response.urn, request.aliasURNs),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
+                    ignore_changes=tuple(request.ignoreChanges),
                     outputs={"id": response.id, **_struct_to_plain(response.object)},
                 )
             )

@@ -275,7 +275,7 @@ def test_the_code_folder_is_managed_by_the_deployer_and_read_by_the_stack(
     assert readers == controls[1:]
     assert {c.get("groupName") for c in readers} - {None} == set(rendered.outputs["groupNames"])
     runner = {c.get("servicePrincipalName") for c in readers} - {None}
-    assert runner == (set() if stack == "dev" else {rendered.outputs["jobRunnerApplicationId"]})
+    assert runner == {rendered.outputs["jobRunnerApplicationId"]}
 
 
 def test_staging_and_prod_code_is_outside_shared_which_every_user_may_edit(plan: PlanOf) -> None:
@@ -468,12 +468,7 @@ def test_the_git_token_is_a_secret_in_a_databricks_backed_scope_the_run_as_reads
     assert masked(secret.inputs["stringValue"])
     git_sync = _job(rendered, "git-sync")
     assert depends_on(rendered, git_sync, secret)
-    acls = rendered.of_type(SECRET_ACL)
-    if stack == "dev":
-        # The deployer runs dev's jobs: a workspace admin, it manages every scope.
-        assert acls == []
-        return
-    (acl,) = acls
+    (acl,) = rendered.of_type(SECRET_ACL)
     assert acl.inputs == {
         "scope": "dataops",
         "principal": rendered.outputs["jobRunnerApplicationId"],
@@ -683,21 +678,22 @@ def test_jobs_run_as_the_job_runner_in_staging_and_prod(plan: PlanOf, stack: str
         assert job.inputs["runAs"] == {"servicePrincipalName": runner}, job.name
 
 
-def test_dev_jobs_run_as_the_deployer_as_configured(plan: PlanOf) -> None:
+def test_dev_jobs_run_as_the_job_runner_as_configured(plan: PlanOf) -> None:
+    # dev's code folder is under /Shared: running it as the deployer is refused (issue 12).
     dev = plan("dev")
-    assert dev.config.jobs.run_as == "deployer"
+    assert dev.config.jobs.run_as == "servicePrincipal"
     for job in _jobs(dev):
         assert job.inputs["runAs"] == {
-            "servicePrincipalName": dev.outputs["deployerApplicationId"]
+            "servicePrincipalName": dev.outputs["jobRunnerApplicationId"]
         }, job.name
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod"])
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_jobs_wait_until_the_deployer_may_run_them_as_the_job_runner(
     plan: PlanOf, stack: str
 ) -> None:
     rendered = plan(stack)
-    rule_set = single(rendered, RULE_SET)
+    rule_set = single(rendered, RULE_SET, "-identity-job-runner-users")
     runner_in_workspace = single(rendered, WORKSPACE_ASSIGNMENT, "-workspace-access-job-runner")
     for job in _jobs(rendered):
         assert depends_on(rendered, job, rule_set), job.name

@@ -518,9 +518,7 @@ def test_the_jobs_run_as_privileges_are_merged_into_the_configured_grants(
     plan: PlanOf, stack: str
 ) -> None:
     rendered = plan(stack)
-    run_as = rendered.outputs[
-        "deployerApplicationId" if stack == "dev" else "jobRunnerApplicationId"
-    ]
+    run_as = rendered.outputs["jobRunnerApplicationId"]
     by_securable = {_securable(g): g for g in rendered.of_type(GRANTS)}
     catalog = by_securable[("catalog", stack)]
     # Config's group grants first, the run-as principal's after them, in the same resource.

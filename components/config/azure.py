@@ -107,3 +107,10 @@ class DatabricksConfig(_Model):
     account_host: str = _doc(
         "https://accounts.azuredatabricks.net", "Account API host (Azure commercial cloud)"
     )
+    account_owner: bool = _doc(
+        False,
+        "This stack's deployer is a Databricks account admin and so may create account"
+        " objects (groups, users, service principals, workspace assignments) in CI; at most"
+        " one stack of an account sets it. Elsewhere they are created by the bootstrap"
+        " deploy, and CI gets only group manager on the stack's own groups",
+    )

@@ -56,6 +56,11 @@ class IdentityConfig(_Model):
     groups: tuple[GroupConfig, ...] = _required("Account groups; grants name these", min_length=1)
     users: tuple[UserConfig, ...] = _doc((), "Account users (members of groups)")
     service_principals: ServicePrincipalsConfig = _required("This environment's machine identities")
+    admin_group: GroupName = _doc(
+        "platform-admins",
+        "The stack's platform admins (one of groups): the people who run its bootstrap"
+        " deploy; they may use the job runner (Service Principal User) like the deployer",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> IdentityConfig:

@@ -194,6 +194,21 @@ def check_shared_singletons(configs: Mapping[str, StackConfig]) -> None:
                 f"{key} needs exactly one owning stack ({flag}: true), found {found}",
             )
 
+    # Account-level power lives in one place: at most one stack per account has a deployer
+    # that is an account admin (databricks.accountOwner).
+    account_owners: dict[str, list[str]] = {}
+    for file_name, config in configs.items():
+        if config.databricks.account_owner:
+            account_owners.setdefault(config.databricks.account_id, []).append(file_name)
+    for account, files in sorted(account_owners.items()):
+        if len(files) > 1:
+            raise ConfigError(
+                ", ".join(sorted(files)),
+                f"{PROJECT}:databricks.accountOwner",
+                f"more than one stack of account {account} sets it; one stack's deployer is "
+                "the account admin, the others get only what their resources need",
+            )
+
     creators: dict[tuple[str, str], list[str]] = {}
     for file_name, config in configs.items():
         metastore = config.unity_catalog.metastore

@@ -66,6 +66,7 @@ def owners_are_groups(config: StackConfig) -> None:
     for owner, where in (
         (config.unity_catalog.metastore.owner, ("unityCatalog", "metastore", "owner")),
         (config.unity_catalog.owner, ("unityCatalog", "owner")),
+        (config.identity.admin_group, ("identity", "adminGroup")),
     ):
         if owner and owner not in groups:
             raise _PathError(where, f"{owner!r} is not one of identity.groups {sorted(groups)}")
@@ -86,6 +87,21 @@ def production_jobs_run_as_job_runner(config: StackConfig) -> None:
             ("jobs", "runAs"),
             f"{config.environment.value} jobs must run as the job-runner service principal "
             "('servicePrincipal')",
+        )
+
+
+def deployer_runs_no_code_others_can_edit(config: StackConfig) -> None:
+    # Every workspace user may manage what is under /Shared (Databricks' default ACL on
+    # the Shared folder: https://learn.microsoft.com/azure/databricks/workspace/workspace-assets#shared),
+    # so a job running the deployer's identity from there runs anyone's code as the
+    # deployer, a workspace admin.
+    folder = config.names("<stack>").code_folder
+    if config.jobs.run_as == "deployer" and _is_under(folder, SHARED_FOLDER):
+        raise _PathError(
+            ("jobs", "runAs"),
+            f"'deployer' runs the jobs' code from {folder!r}, under {SHARED_FOLDER}, which "
+            "every workspace user may edit, with the deployer's rights; run them as the job "
+            "runner ('servicePrincipal'), or set jobs.codeFolder outside /Shared",
         )
 
 
@@ -293,6 +309,7 @@ CROSS_FIELD_RULES: tuple[CrossFieldRule, ...] = tuple(
         owners_are_groups,
         developers_are_users,
         production_jobs_run_as_job_runner,
+        deployer_runs_no_code_others_can_edit,
         production_keeps_purge_protection,
         production_workspace_is_premium,
         teams_needs_its_webhook,

@@ -23,11 +23,14 @@ from components.naming import CATALOG_CONTAINER_PREFIX
 
 
 class MetastoreConfig(_Model):
-    mode: Literal["reuse", "create"] = _doc(
-        "reuse", "reuse the region's metastore by id, or create it (exactly one stack may)"
+    mode: Literal["reuse", "create", "auto"] = _doc(
+        "reuse",
+        "reuse the region's metastore by id; create it (exactly one stack may; refused at"
+        " deploy when the account already has one there); auto: reuse the region's"
+        " metastore when there is one, else create it",
     )
     id: Guid | None = _doc(None, "Id of the metastore to reuse (mode reuse)")
-    name: str | None = _doc(None, "Name of the metastore to create (mode create)")
+    name: str | None = _doc(None, "Name of the metastore to create (modes create and auto)")
     region: AzureLocation | None = _doc(
         None, "Region of a created metastore; default azure.location"
     )
@@ -40,12 +43,12 @@ class MetastoreConfig(_Model):
     def _mode_fields(self) -> MetastoreConfig:
         if self.mode == "reuse" and not self.id:
             raise _PathError(("id",), "a reused metastore needs the existing metastore's id")
-        if self.mode == "create" and self.id:
+        if self.mode != "reuse" and self.id:
             raise _PathError(
                 ("id",), "is for mode reuse; a created metastore gets its id from Databricks"
             )
-        if self.mode == "create" and not self.name:
-            raise _PathError(("name",), "a created metastore needs a name")
+        if self.mode != "reuse" and not self.name:
+            raise _PathError(("name",), f"mode {self.mode} needs the name to create it under")
         return self
 
 
