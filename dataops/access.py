@@ -191,7 +191,7 @@ def plan_grants(plan: Plan, index: _Index) -> Iterator[Grant]:
             if who := index.principal(i.get("owner")):
                 yield Grant(who, ("OWNER", _securable_scope(r)), r.urn, "owner")
         elif r.type == PERMISSIONS:
-            target = f"object {r.name.removesuffix('-permissions')}"
+            acl_target = f"object {r.name.removesuffix('-permissions')}"
             for entry in i.get("accessControls", []):
                 value = (
                     entry.get("servicePrincipalName")
@@ -199,7 +199,8 @@ def plan_grants(plan: Plan, index: _Index) -> Iterator[Grant]:
                     or entry.get("userName")
                 )
                 if who := index.principal(value):
-                    yield Grant(who, (entry.get("permissionLevel", "?"), target), r.urn, "acl")
+                    level = str(entry.get("permissionLevel", "?"))
+                    yield Grant(who, (level, acl_target), r.urn, "acl")
         elif r.type == SECRET_ACL and (who := index.principal(i.get("principal"))):
             scope = f"secret scope {i.get('scope')}"
             yield Grant(who, (str(i.get("permission")), scope), r.urn, "secret acl")
