@@ -222,6 +222,10 @@ def test_branch_mirrors_another_folder(seeded: Workspace, sync: Syncer) -> None:
         ["--branch", "bad..name"],
         ["--branch", "-x"],
         ["--report", "/nonexistent-folder/report.json"],
+        ["--export-mode", "zip"],
+        ["--folder-threshold", "0"],
+        ["--verify-sample", "-1"],
+        ["--verify-sample", "many"],
     ],
 )
 def test_bad_arguments_exit_2(
