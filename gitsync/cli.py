@@ -81,8 +81,14 @@ _percent.__name__ = "percent"
 
 
 def _count(text: str) -> int:
-    value = _number(int, minimum=-1, maximum=1000)(text)
-    return int(value)
+    """A whole number from 0 to 1000 (``--verify-sample``: 0 switches the check off)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1000")
+    return value
 
 
 _count.__name__ = "count"

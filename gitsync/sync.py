@@ -11,6 +11,10 @@ newest checkpoint in the background every ``push_interval`` seconds.
 Every commit the writer makes is a checkpoint whose manifest lists exactly its files:
 a file that replaces a folder of its name (or the reverse) removes what it replaces in
 the same commit, and a hand-edited base is reconciled in the first one.
+
+Export jobs reach the exporters one by one or, when ``folder_export.py`` takes a
+folder whole, as one job per folder whose archive is checked and split into the same
+blobs, so the writer cannot tell the two apart.
 """
 
 from __future__ import annotations
