@@ -118,11 +118,14 @@ def test_folder_export_mirrors_with_a_tenth_of_the_requests(
     assert_mirror(remote, workspace)
     modes = run.report["export_modes"]
     assert (modes["folders"], modes["folder_notebooks"], modes["fallback_folders"]) == (5, 51, {})
-    assert modes["verified"] == modes["verify_requests"] == 3
+    # The sample (3 folders, one notebook each), and the first Scala notebook if the
+    # sample did not hold it: each language is checked at least once.
+    checks = modes["verified"]
+    assert 3 <= checks <= 4 and modes["verify_requests"] == checks
     assert sorted(server.stats.folder_exported) == sorted(folders)
-    assert len(server.stats.exported) == 3  # the sample checks, nothing else one by one
-    assert run.report["requests"]["export"]["requests"] == 5 + 3
-    assert "folder export: 5 folders (51 notebooks), 0 single, 3 checked" in run.stdout
+    assert len(server.stats.exported) == checks  # the checks, nothing else one by one
+    assert run.report["requests"]["export"]["requests"] == 5 + checks
+    assert f"folder export: 5 folders (51 notebooks), 0 single, {checks} checked" in run.stdout
 
 
 def test_mismatch_is_caught_by_the_sample_check_and_the_mirror_stays_exact(
@@ -168,6 +171,25 @@ def test_one_differing_entry_is_caught_when_its_folder_is_sampled(
     modes = run.report["export_modes"]
     assert modes["disabled"] == f"sample mismatch at {odd}/only"
     assert modes["folders"] + modes["fallback_folders"].get("disabled", 0) + 1 == 4
+
+
+def test_a_quirk_of_one_language_is_caught_outside_the_sample(
+    workspace: Workspace, server: WorkspaceServer, remote: Path, sync: Syncer
+) -> None:
+    folders = seed(workspace, folders=4, per=3)
+    scala = f"{folders[2]}/in scala"
+    workspace.add_notebook(scala, "SCALA", b"// Databricks notebook source\nval x = 1\n")
+
+    def scala_differs(folder: str, entries: Entries) -> Entries:
+        return [(n, d + b"\n" if d and n.endswith(".scala") else d) for n, d in entries]
+
+    server.archive_hook = scala_differs
+    run = sync("--export-mode", "folder", "--verify-sample", "1", "--export-workers", "1")
+    assert run.code == EXIT_OK, run.stderr
+    assert_mirror(remote, workspace)
+    modes = run.report["export_modes"]
+    assert modes["disabled"] == f"sample mismatch at {scala}"
+    assert modes["fallback_folders"]["sample_mismatch"] == 1
 
 
 def test_archive_that_does_not_match_the_listing_falls_back(
