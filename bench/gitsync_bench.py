@@ -140,7 +140,7 @@ def run_gitsync(
     tmp: Path,
     mode: str,
 ) -> Result:
-    report = tmp / f"report-{name}-{mode}.json"
+    report = tmp / f"report-{name}-{mode.replace(':', '-t')}.json"
     env = dict(os.environ)
     env.update(
         DATABRICKS_HOST=server.url,
@@ -169,7 +169,9 @@ def run_gitsync(
         "--progress",
         "never",
         "--export-mode",
-        mode,
+        mode.split(":")[0],
+        # "auto:3": auto with --folder-threshold 3 (to tune the threshold).
+        *(["--folder-threshold", mode.split(":")[1]] if ":" in mode else []),
         *args.gitsync_args,
     ]
     t0 = time.monotonic()
@@ -349,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
         "--modes",
         default="per-notebook,auto",
         help="gitsync --export-mode values to run, comma-separated, each on its own remote "
-        "(default per-notebook,auto: today's gitsync and folder export)",
+        "(default per-notebook,auto: today's gitsync and folder export); auto:N is auto "
+        "with --folder-threshold N",
     )
     ap.add_argument("gitsync_args", nargs="*", help="extra arguments for gitsync run (after --)")
     args = ap.parse_args(argv)
@@ -373,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  server up with the synthetic workspace in {time.monotonic() - t0:.1f}s", flush=True
         )
-        remotes = {m: tmp / f"remote-{m}.git" for m in modes}
+        remotes = {m: tmp / f"remote-{m.replace(':', '-t')}.git" for m in modes}
         for remote in remotes.values():
             subprocess.run(["git", "init", "--bare", "-q", "-b", "main", str(remote)], check=True)
         try:
@@ -382,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
                     summary = server.ctl(f"mutate?fraction={args.changed}&seed=2")
                     print(f"  workspace edits for incremental: {summary}", flush=True)
                 for mode in modes:
-                    cache = tmp / f"cache-{mode}"
+                    cache = tmp / f"cache-{mode.replace(':', '-t')}"
                     r = run_gitsync(args, server, remotes[mode], cache, name, tmp, mode)
                     loads.append(f"{name} {mode}: {_load()}")
                     print(
