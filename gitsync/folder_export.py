@@ -313,13 +313,12 @@ class FolderExporter:
         if any(_leaf(j) not in expected for j in notebooks):
             return None, list(jobs)  # cannot happen with a consistent listing; stay exact
         singles = [j for j in jobs if not j.notebook]
+        self._count(objects=len(notebooks))
         return FolderJob(folder, tuple(notebooks), expected), singles
 
     def export(self, fj: FolderJob, deliver: Deliver) -> list[ExportJob]:
         """Export ``fj`` whole and hand its notebooks to ``deliver``; return the jobs that
         must be exported one by one instead (all of them when the folder falls back)."""
-        n = len(fj.jobs)
-        self._count(objects=n)
         admitted = self.gate.admit()
         if admitted == "off":
             return self._fallback("disabled", fj.jobs)
