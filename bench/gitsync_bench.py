@@ -12,6 +12,11 @@ and a fixed per-request latency. For each scenario it prints:
   sum (the sum is printed too). Requests counted are the logical ones (retries left out,
   so a retry storm cannot flatter the ratio);
 - ratio: wall / floor (the target is <= 1.2);
+- per export mode (``--modes``, default ``per-notebook,auto``: today's gitsync and the
+  folder export, each on its own remote, against the same workspace): the
+  per-notebook floor max(list requests / list rate, objects to export / export rate),
+  what one export per object cannot go below; wall / that floor; and wall / the wall
+  of the per-notebook mode in the same scenario ("vs today");
 - peak RSS of the gitsync process (VmHWM), and of the largest process in its tree
   (git fast-import, pack-objects... included);
 - the baseline: the legacy databricks-cli (0.18) ``workspace export_dir`` into a fresh
@@ -47,6 +52,7 @@ LIST_RATE, EXPORT_RATE = 50.0, 60.0
 @dataclass
 class Result:
     name: str
+    mode: str
     wall: float
     floor: float
     floor_sum: float
@@ -59,6 +65,11 @@ class Result:
     commits: int
     verified: str
     counts: dict[str, int]
+    objects: int  # objects the run had to export: one request each per notebook
+    folder_requests: int
+    checks: int  # sample checks: per-notebook exports compared with the archive
+    fallbacks: int  # folders that went one by one
+    pn_floor: float  # max(list / list rate, objects / export rate)
 
 
 class Server:
@@ -121,9 +132,15 @@ def _children(pid: int) -> list[int]:
 
 
 def run_gitsync(
-    args: argparse.Namespace, server: Server, remote: Path, cache: Path, name: str, tmp: Path
+    args: argparse.Namespace,
+    server: Server,
+    remote: Path,
+    cache: Path,
+    name: str,
+    tmp: Path,
+    mode: str,
 ) -> Result:
-    report = tmp / f"report-{name}.json"
+    report = tmp / f"report-{name}-{mode.replace(':', '-t')}.json"
     env = dict(os.environ)
     env.update(
         DATABRICKS_HOST=server.url,
@@ -151,6 +168,10 @@ def run_gitsync(
         str(report),
         "--progress",
         "never",
+        "--export-mode",
+        mode.split(":")[0],
+        # "auto:3": auto with --folder-threshold 3 (to tune the threshold).
+        *(["--folder-threshold", mode.split(":")[1]] if ":" in mode else []),
         *args.gitsync_args,
     ]
     t0 = time.monotonic()
@@ -180,8 +201,11 @@ def run_gitsync(
     lr, er = LIST_RATE * args.rate_multiplier, EXPORT_RATE * args.rate_multiplier
     floor = max(lst / lr, exp / er)
     verified = verify(server, remote)
+    modes = rep.get("export_modes") or {}
+    objects = int(modes.get("objects", exp))
     return Result(
         name=name,
+        mode=mode,
         wall=wall,
         floor=floor,
         floor_sum=lst / lr + exp / er,
@@ -195,6 +219,11 @@ def run_gitsync(
         commits=rep["commits"],
         verified=verified,
         counts=rep["counts"],
+        objects=objects,
+        folder_requests=int(modes.get("folder_requests", 0)),
+        checks=int(modes.get("verify_requests", 0)),
+        fallbacks=sum(int(v) for v in (modes.get("fallback_folders") or {}).values()),
+        pn_floor=max(lst / lr, objects / er),
     )
 
 
@@ -318,9 +347,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--no-gitsync", action="store_true", help="measure only the baseline")
     ap.add_argument("--workdir", type=Path, help="keep repositories and reports here")
+    ap.add_argument(
+        "--modes",
+        default="per-notebook,auto",
+        help="gitsync --export-mode values to run, comma-separated, each on its own remote "
+        "(default per-notebook,auto: today's gitsync and folder export); auto:N is auto "
+        "with --folder-threshold N",
+    )
     ap.add_argument("gitsync_args", nargs="*", help="extra arguments for gitsync run (after --)")
     args = ap.parse_args(argv)
     args.baseline_notebooks = args.baseline_notebooks or args.notebooks
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     command = " ".join(["bench/gitsync_bench.py", *(argv if argv is not None else sys.argv[1:])])
 
     tmp = args.workdir or Path(tempfile.mkdtemp(prefix="gitsync-bench-"))
@@ -339,22 +376,25 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  server up with the synthetic workspace in {time.monotonic() - t0:.1f}s", flush=True
         )
-        remote = tmp / "remote.git"
-        subprocess.run(["git", "init", "--bare", "-q", "-b", "main", str(remote)], check=True)
-        cache = tmp / "cache"
+        remotes = {m: tmp / f"remote-{m.replace(':', '-t')}.git" for m in modes}
+        for remote in remotes.values():
+            subprocess.run(["git", "init", "--bare", "-q", "-b", "main", str(remote)], check=True)
         try:
             for name in ("full", "incremental", "no-op"):
                 if name == "incremental":
                     summary = server.ctl(f"mutate?fraction={args.changed}&seed=2")
                     print(f"  workspace edits for incremental: {summary}", flush=True)
-                r = run_gitsync(args, server, remote, cache, name, tmp)
-                loads.append(f"{name}: {_load()}")
-                print(
-                    f"  gitsync {name}: {r.wall:.1f}s (floor {r.floor:.1f}s) {r.verified} "
-                    f"{r.counts}; {loads[-1]}",
-                    flush=True,
-                )
-                results.append(r)
+                for mode in modes:
+                    cache = tmp / f"cache-{mode.replace(':', '-t')}"
+                    r = run_gitsync(args, server, remotes[mode], cache, name, tmp, mode)
+                    loads.append(f"{name} {mode}: {_load()}")
+                    print(
+                        f"  gitsync {name} {mode}: {r.wall:.1f}s (floor {r.floor:.1f}s, "
+                        f"per-notebook floor {r.pn_floor:.1f}s) {r.verified} {r.counts}; "
+                        f"{loads[-1]}",
+                        flush=True,
+                    )
+                    results.append(r)
         finally:
             server.stop()
 
@@ -406,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     cols = [
         "scenario",
+        "mode",
         "list req",
         "export req",
         "wall s",
@@ -413,6 +454,13 @@ def main(argv: list[str] | None = None) -> int:
         "floor s",
         "wall/floor",
         "sum-floor s",
+        "objects",
+        "folder req",
+        "checks",
+        "fallback folders",
+        "per-nb floor s",
+        "wall/per-nb floor",
+        "vs today",
         "peak RSS MB",
         "max RSS incl. git MB",
         "commits",
@@ -421,11 +469,13 @@ def main(argv: list[str] | None = None) -> int:
     ]
     rows: list[list[str]] = []
     mark = "*" if scale != 1 else ""
+    today = {r.name: r.wall for r in results if r.mode == "per-notebook"}
     for r in results:
         b = baseline.get(r.name)
         rows.append(
             [
                 r.name,
+                r.mode,
                 str(r.list_requests),
                 str(r.export_requests),
                 f"{r.wall:.1f}",
@@ -433,6 +483,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r.floor:.1f}",
                 f"{r.wall / r.floor:.2f}" if r.floor else "-",
                 f"{r.floor_sum:.1f}",
+                str(r.objects),
+                str(r.folder_requests),
+                str(r.checks),
+                str(r.fallbacks),
+                f"{r.pn_floor:.1f}",
+                f"{r.wall / r.pn_floor:.2f}" if r.pn_floor else "-",
+                f"{r.wall / today[r.name]:.2f}" if r.name in today else "-",
                 f"{r.rss_mb:.0f}",
                 f"{r.git_rss_mb:.0f}",
                 str(r.commits),
@@ -448,7 +505,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "measured in this run: every gitsync column. wall: the gitsync process, start to exit"
         " (includes ~3 s of Python + databricks-sdk import); in-run: the report's total, from"
-        " the first request on; RSS: VmHWM of gitsync, and of the largest process of its tree"
+        " the first request on; RSS: VmHWM of gitsync, and of the largest process of its tree;"
+        " per-nb floor: max(list requests / list rate, objects to export / export rate), the"
+        " floor of one export per object; vs today: wall / wall of --export-mode per-notebook"
+        " in the same scenario of this run"
     )
     if baseline:
         how = f"scaled x{scale:g} from {baseline_n} notebooks" if scale != 1 else "not scaled"
@@ -463,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for r in results:
         if not r.verified.startswith("tree =="):
-            print(f"VERIFY FAILED for {r.name}: {r.verified}")
+            print(f"VERIFY FAILED for {r.name} {r.mode}: {r.verified}")
             return 1
     return 0
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gitsync import __version__
 from gitsync.errors import EXIT_FATAL, EXIT_INCOMPLETE, EXIT_OK, GitsyncError
+from gitsync.folder_export import EXPORT_MODES
 from gitsync.gitwriter import check_git, redact
 from gitsync.report import Report
 from gitsync.retry import RetryPolicy
@@ -77,6 +78,20 @@ def _percent(text: str) -> float:
 
 
 _percent.__name__ = "percent"
+
+
+def _count(text: str) -> int:
+    """A whole number from 0 to 1000 (``--verify-sample``: 0 switches the check off)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1000")
+    return value
+
+
+_count.__name__ = "count"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,6 +193,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete whatever the workspace no longer has, however much (see --max-delete-percent)",
     )
     r.add_argument(
+        "--export-mode",
+        choices=EXPORT_MODES,
+        default="auto",
+        help="per-notebook: one export per notebook; folder: one export per folder with "
+        "anything to export; auto: per folder when --folder-threshold of its notebooks "
+        "changed (default auto)",
+    )
+    r.add_argument(
+        "--folder-threshold",
+        type=_positive(int, 100_000),
+        default=2,
+        help="auto: export a folder whole from this many changed notebooks on (default 2)",
+    )
+    r.add_argument(
+        "--verify-sample",
+        type=_count,
+        default=3,
+        help="folder exports checked against per-notebook exports per run before any is "
+        "trusted (default 3; 0: none)",
+    )
+    r.add_argument(
         "--progress",
         choices=("auto", "always", "never"),
         default="auto",
@@ -242,6 +278,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_delete_percent=args.max_delete_percent,
             allow_mass_delete=args.allow_mass_delete,
             progress=progress,
+            export_mode=args.export_mode,
+            folder_threshold=args.folder_threshold,
+            verify_sample=args.verify_sample,
         )
         run(opts, report)
     except GitsyncError as err:

@@ -64,6 +64,9 @@ class Report:
     durations: dict[str, float] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     problems_truncated: int = 0
+    # How objects were exported (--export-mode): folder exports, objects one by one,
+    # fallbacks, the sample checks; see folder_export.FolderStats.
+    export_modes: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -106,5 +109,21 @@ class Report:
         ]
         if self.tag:
             parts.append(f"tag {self.tag}")
+        folder = _folder_summary(self.export_modes)
+        if folder:
+            parts.append(folder)
         parts.append(f"{total:.1f}s")
         return ", ".join(parts)
+
+
+def _folder_summary(modes: dict[str, Any]) -> str | None:
+    """The summary's part about folder export; None in per-notebook mode."""
+    if not modes or modes.get("mode") == "per-notebook":
+        return None
+    text = (
+        f"folder export: {modes['folders']} folders ({modes['folder_notebooks']} notebooks), "
+        f"{modes['single_requests']} single, {modes['verified']} checked"
+    )
+    if modes.get("disabled"):
+        text += f", OFF for the rest of the run: {modes['disabled']}"
+    return text

@@ -89,6 +89,7 @@ class Scanner:
         on_move: Callable[[MoveJob], None],
         report: Report,
         abort: Abort,
+        on_folder: Callable[[str, list[ObjectInfo], list[ExportJob]], None] | None = None,
     ) -> None:
         self.ws = ws
         self.source = source.rstrip("/") or "/"
@@ -97,6 +98,9 @@ class Scanner:
         self.workers = workers
         self.on_export = on_export
         self.on_move = on_move
+        # Given, a folder's export jobs go to it together with its listing (folder
+        # export decides per folder); otherwise one by one to ``on_export``.
+        self.on_folder = on_folder
         self.report = report
         self.abort = abort
         self.result = ScanResult()
@@ -207,6 +211,7 @@ class Scanner:
                 continue
             claims.setdefault(git_name, []).append((obj, False))
 
+        batch: list[ExportJob] = []
         for git_name, group in claims.items():
             if len(group) > 1:
                 # Deterministic winner: a folder, else the oldest object (lowest id).
@@ -224,7 +229,12 @@ class Scanner:
                     self._pending += 1
                 self._queue.put(obj.path or "")
             else:
-                self._classify(obj, prefix + git_name)
+                self._classify(obj, prefix + git_name, batch.append)
+        if batch and self.on_folder is not None:
+            self.on_folder(path, objects, batch)
+        else:
+            for job in batch:
+                self.on_export(job)
 
     def _confirmed_gone(self, path: str) -> bool:
         """A listing said RESOURCE_DOES_NOT_EXIST: only a get-status saying the same
@@ -235,7 +245,7 @@ class Scanner:
             return err.classified.outcome is Outcome.NOT_FOUND
         return False
 
-    def _classify(self, info: ObjectInfo, path: str) -> None:
+    def _classify(self, info: ObjectInfo, path: str, export: Callable[[ExportJob], None]) -> None:
         # A missing modified_at can never prove "unchanged": -1 forces an export.
         entry = Entry(info.object_id or 0, info.modified_at if info.modified_at is not None else -1)
         with self._lock:
@@ -248,9 +258,9 @@ class Scanner:
         notebook = info.object_type == ObjectType.NOTEBOOK
         size = None if notebook else info.size
         if old is None:
-            self.on_export(ExportJob(ws_path, path, notebook, entry, "added", None, size))
+            export(ExportJob(ws_path, path, notebook, entry, "added", None, size))
         elif old == path:
-            self.on_export(ExportJob(ws_path, path, notebook, entry, "modified", None, size))
+            export(ExportJob(ws_path, path, notebook, entry, "modified", None, size))
         else:
             old_entry = self.base.get(old)
             # A notebook's extension is its language: a different one means the source
@@ -264,4 +274,4 @@ class Scanner:
             ):
                 self.on_move(MoveJob(path, old, entry))
             else:
-                self.on_export(ExportJob(ws_path, path, notebook, entry, "moved", old, size))
+                export(ExportJob(ws_path, path, notebook, entry, "moved", old, size))

@@ -11,6 +11,10 @@ newest checkpoint in the background every ``push_interval`` seconds.
 Every commit the writer makes is a checkpoint whose manifest lists exactly its files:
 a file that replaces a folder of its name (or the reverse) removes what it replaces in
 the same commit, and a hand-edited base is reconciled in the first one.
+
+Export jobs reach the exporters one by one or, when ``folder_export.py`` takes a
+folder whole, as one job per folder whose archive is checked and split into the same
+blobs, so the writer cannot tell the two apart.
 """
 
 from __future__ import annotations
@@ -26,9 +30,10 @@ from pathlib import Path
 from typing import IO
 
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.service.workspace import ObjectType
+from databricks.sdk.service.workspace import ObjectInfo, ObjectType
 
 from gitsync.errors import GitsyncError, MassDeleteError, RepoError, WorkspaceError
+from gitsync.folder_export import ExportMode, FolderExporter, FolderJob
 from gitsync.gitwriter import (
     FastImport,
     GitRepo,
@@ -76,6 +81,12 @@ class Options:
     allow_mass_delete: bool = False
     tag_prefix: str = "backup/"
     progress: bool = False
+    export_mode: ExportMode = "auto"
+    # auto: a folder is exported whole when at least this many of its notebooks need
+    # exporting (one request instead of that many; see folder_export.py).
+    folder_threshold: int = 2
+    # Folder exports checked against per-notebook exports before any is trusted.
+    verify_sample: int = 3
 
 
 # --------------------------------------------------------------------------- writer
@@ -543,14 +554,35 @@ def _run(
         repo, base, base_tree, base_manifest, need_state, opts, report, pusher, abort, run_id
     )
     counters = _Counters()
-    jobs: queue.Queue[ExportJob | None] = queue.Queue()
+    folders = FolderExporter(
+        ws,
+        opts.export_mode,
+        source=source,
+        threshold=opts.folder_threshold,
+        verify_sample=opts.verify_sample,
+        abort=abort,
+    )
+    jobs: queue.Queue[ExportJob | FolderJob | None] = queue.Queue()
     keep_paths: set[str] = set()
     keep_lock = threading.Lock()
 
     def on_export(job: ExportJob) -> None:
+        folders.note_single()
         with counters.lock:
             counters.queued += 1
         jobs.put(job)
+
+    def on_folder(folder: str, objects: list[ObjectInfo], found: list[ExportJob]) -> None:
+        whole, singles = folders.plan(folder, objects, found)
+        if whole is not None:
+            with counters.lock:
+                counters.queued += len(whole.jobs)
+            jobs.put(whole)
+        for job in singles:
+            on_export(job)
+
+    def deliver(job: ExportJob, spool: IO[bytes], size: int) -> None:
+        writer.put(_Blob(job, spool, size))
 
     def keep_old(job: ExportJob) -> None:
         # A moved object whose new version could not be exported keeps its old path
@@ -567,14 +599,16 @@ def _run(
             if abort.is_set():
                 continue
             try:
-                if not _export_one(ws, job, writer, report, abort, source):
-                    keep_old(job)
+                singles = folders.export(job, deliver) if isinstance(job, FolderJob) else [job]
+                for one in singles:
+                    if not _export_one(ws, one, writer, report, abort, source):
+                        keep_old(one)
             except RunAbortedError:
                 pass
             except Exception as err:  # noqa: BLE001 - a bug must stop the run, not hang it
                 abort.fail(GitsyncError(f"internal error exporting {job.ws_path}: {err!r}"))
             with counters.lock:
-                counters.exported += 1
+                counters.exported += len(job.jobs) if isinstance(job, FolderJob) else 1
 
     def render(elapsed: float) -> str:
         c = report.counts
@@ -597,6 +631,7 @@ def _run(
         on_move=writer.put,
         report=report,
         abort=abort,
+        on_folder=on_folder,
     )
     exporters = [
         threading.Thread(target=export_worker, name=f"gitsync-export-{i}", daemon=True)
@@ -621,6 +656,7 @@ def _run(
     t_written = time.monotonic()
 
     report.requests = {ep: s.as_dict() for ep, s in ws.stats.items()}
+    report.export_modes = folders.stats.as_dict()
     report.floor_seconds = round(
         max(
             ws.stats["list"].requests / opts.limits.list_rate,

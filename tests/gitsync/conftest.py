@@ -55,6 +55,15 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: WorkspaceServer
     return cache
 
 
+@pytest.fixture(params=["per-notebook", "folder"])
+def export_mode(request: pytest.FixtureRequest) -> str:
+    """Every scenario runs twice: one export per notebook, and one per folder (with the
+    sample check and the fallbacks), and must end in the same exact mirror."""
+    return str(request.param)
+
+
 @pytest.fixture
-def sync(server: WorkspaceServer, remote: Path, tmp_path: Path, env: Path, capsys: Any) -> Syncer:
-    return Syncer(server.url, remote, tmp_path, capsys)
+def sync(
+    server: WorkspaceServer, remote: Path, tmp_path: Path, env: Path, capsys: Any, export_mode: str
+) -> Syncer:
+    return Syncer(server.url, remote, tmp_path, capsys, export_mode)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitsync_wsserver import Fault, FaultHook, Workspace
+from gitsync_wsserver import Fault, FaultHook, Workspace, WorkspaceServer
 
 from gitsync.cli import main as gitsync_main
 
@@ -128,6 +128,40 @@ def assert_mirror(
     return content
 
 
+def assert_exported(server: WorkspaceServer, changed: Iterable[str], mode: str) -> None:
+    """Only the ``changed`` objects (workspace paths) were exported.
+
+    Per notebook: exactly those, one request each. Per folder: a folder export only of
+    a folder holding a changed object, each changed object exported on its own or by
+    its folder's export, and nothing unchanged exported on its own (the sample checks
+    re-export changed notebooks only).
+    """
+    want = set(changed)
+    singles = set(server.stats.exported)
+    if mode == "per-notebook":
+        assert not server.stats.folder_exported
+        assert sorted(singles) == sorted(want)
+        return
+    folders = set(server.stats.folder_exported)
+    assert singles <= want, sorted(singles - want)
+    parents = {p.rsplit("/", 1)[0] for p in want}
+    assert folders <= parents, sorted(folders - parents)
+    uncovered = {p for p in want - singles if p.rsplit("/", 1)[0] not in folders}
+    assert not uncovered, sorted(uncovered)
+
+
+def assert_export_requests(run: Run, objects: int) -> None:
+    """The run had ``objects`` to export, and the export requests the report counts are
+    its folder exports, its objects exported one by one and its sample checks (a run
+    without faults: no retries)."""
+    modes = run.report["export_modes"]
+    assert modes["objects"] == objects
+    total = modes["folder_requests"] + modes["single_requests"] + modes["verify_requests"]
+    assert run.report["requests"]["export"]["requests"] == total
+    if modes["mode"] == "per-notebook":
+        assert total == objects
+
+
 def _diff(got: dict[str, bytes], want: dict[str, bytes]) -> str:
     extra = sorted(set(got) - set(want))[:10]
     lacking = sorted(set(want) - set(got))[:10]
@@ -145,8 +179,11 @@ class Run:
 class Syncer:
     """Runs ``python -m gitsync run`` in-process against one server and one remote."""
 
-    def __init__(self, url: str, remote: Path, tmp: Path, capsys: Any) -> None:
+    def __init__(
+        self, url: str, remote: Path, tmp: Path, capsys: Any, mode: str = "per-notebook"
+    ) -> None:
         self.url = url
+        self.mode = mode
         self.remote = remote
         self.tmp = tmp
         self.capsys = capsys
@@ -169,6 +206,8 @@ class Syncer:
             "8",
             "--progress",
             "never",
+            "--export-mode",
+            self.mode,
             *extra,
         ]
 

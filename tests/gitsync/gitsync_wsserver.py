@@ -7,7 +7,13 @@ baseline) use, so the real ``databricks-sdk`` client can be pointed at it:
   the object itself when ``path`` is not a folder;
 - ``GET /api/2.0/workspace/get-status?path=``: one object;
 - ``GET /api/2.0/workspace/export?path=&format=SOURCE[&direct_download=true]``:
-  ``{"content": <base64>, "file_type": ...}`` or the raw bytes;
+  ``{"content": <base64>, "file_type": ...}`` or the raw bytes; of a folder (``SOURCE``
+  or ``AUTO``): a zip of its notebooks (``AUTO``: and files), ``file_type`` ``zip``,
+  refused as a whole over 10 MiB (``MAX_NOTEBOOK_SIZE_EXCEEDED``). Its layout is this
+  server's guess (the docs give none): entries under the folder's own name, directory
+  entries included, notebooks with their language's extension, names in UTF-8 with
+  the zip's UTF-8 flag; ``archive_hook`` rewrites the entries to model other quirks
+  (a missing header line, an extra or missing entry, bytes that differ);
 - errors as ``{"error_code": ..., "message": ...}`` with the matching HTTP status;
   ``RESOURCE_DOES_NOT_EXIST`` (404), bad token (401/403), rate limit (429 with
   ``Retry-After``), export over 10 MiB (400 ``MAX_NOTEBOOK_SIZE_EXCEEDED`` for notebooks,
@@ -29,6 +35,7 @@ import argparse
 import base64
 import contextlib
 import hashlib
+import io
 import json
 import random
 import socket
@@ -36,6 +43,7 @@ import struct
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -344,6 +352,8 @@ class Fault:
 
 
 FaultHook = Callable[[str, str, int], Fault | None]
+# (folder path, [(entry name, bytes or None for a directory entry)]) -> the entries to zip.
+ArchiveHook = Callable[[str, list[tuple[str, bytes | None]]], list[tuple[str, bytes | None]]]
 
 
 @dataclass(frozen=True)
@@ -364,6 +374,7 @@ class Stats:
     throttled: dict[str, int] = field(default_factory=dict)
     faults: dict[str, int] = field(default_factory=dict)
     exported: dict[str, int] = field(default_factory=dict)  # path -> export count
+    folder_exported: dict[str, int] = field(default_factory=dict)  # folder -> export count
     log: list[Logged] = field(default_factory=list)  # only when the server's ``log`` is on
 
     def bump(self, table: dict[str, int], key: str) -> int:
@@ -394,6 +405,7 @@ class WorkspaceServer:
         }
         self.latency = latency
         self.faults: FaultHook | None = None
+        self.archive_hook: ArchiveHook | None = None
         self.stats = Stats()
         self.stats_lock = threading.Lock()
         self.log = False  # record every API request in stats.log (tests; off for the bench)
@@ -594,6 +606,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._missing(path)
                 return
             kind, language = node.object_type, node.language
+        fmt = qs.get("format", "SOURCE")
+        if kind == "DIRECTORY" and fmt in ("SOURCE", "AUTO"):
+            self._export_folder(node, fmt, qs)
+            return
         if kind in ("DIRECTORY", "REPO", "LIBRARY"):
             self._error(
                 400, "BAD_REQUEST", f"Export of {kind.lower()} {path} is not supported here."
@@ -617,10 +633,62 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with app.stats_lock:
             app.stats.bump(app.stats.exported, path)
-        fmt = qs.get("format", "SOURCE")
         if fmt not in ("SOURCE", "AUTO", "RAW"):
             self._error(400, "INVALID_PARAMETER_VALUE", f"Unsupported format {fmt} in this server.")
             return
+        file_type = (
+            EXTENSIONS[language or ""][1:] if kind == "NOTEBOOK" else path.rsplit(".", 1)[-1]
+        )
+        self._send_export(path, data, file_type, qs)
+
+    def _export_folder(self, node: Node, fmt: str, qs: dict[str, str]) -> None:
+        """A folder's export: a zip of its notebooks (AUTO: and files), recursively."""
+        app = self.server.app
+        ws = app.workspace
+        entries: list[tuple[str, bytes | None]] = []
+        total = 0
+        with ws.lock:
+            top = node.name or "root"
+            stack: list[tuple[Node, str]] = [(node, top)]
+            while stack:
+                folder, rel = stack.pop()
+                entries.append((rel + "/", None))
+                for child in sorted(folder.children.values(), key=lambda c: c.name):
+                    if child.object_type == "DIRECTORY":
+                        stack.append((child, f"{rel}/{child.name}"))
+                    elif child.object_type == "NOTEBOOK":
+                        data = ws.content(child)
+                        total += len(data)
+                        ext = EXTENSIONS[child.language or ""]
+                        entries.append((f"{rel}/{child.name}{ext}", data))
+                    elif child.object_type == "FILE" and fmt == "AUTO":
+                        data = ws.content(child)
+                        total += len(data)
+                        entries.append((f"{rel}/{child.name}", data))
+        if total > EXPORT_LIMIT:
+            self._error(
+                400,
+                "MAX_NOTEBOOK_SIZE_EXCEEDED",
+                f"Export size exceeded limit: {total} > {EXPORT_LIMIT}",
+            )
+            return
+        if app.archive_hook is not None:
+            entries = app.archive_hook(node.path, entries)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            for name, data in entries:
+                info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+                if data is None:
+                    zf.writestr(info, b"")
+                else:
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    zf.writestr(info, data)
+        with app.stats_lock:
+            app.stats.bump(app.stats.folder_exported, node.path)
+        self._send_export(node.path, buf.getvalue(), "zip", qs)
+
+    def _send_export(self, path: str, data: bytes, file_type: str, qs: dict[str, str]) -> None:
+        app = self.server.app
         if qs.get("direct_download") == "true":
             fault = app.faults("export-body", path, 0) if app.faults else None
             if fault is not None and fault.kind in ("truncate", "truncate-fin"):
@@ -639,9 +707,6 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._send(200, data, "application/octet-stream")
             return
-        file_type = (
-            EXTENSIONS[language or ""][1:] if kind == "NOTEBOOK" else path.rsplit(".", 1)[-1]
-        )
         self._json(200, {"content": base64.b64encode(data).decode(), "file_type": file_type})
 
     # -- control plane (benchmark only)

@@ -111,10 +111,15 @@ def test_5xx_resets_truncation_and_timeouts_are_retried(
     run = sync("--http-timeout", "1.5")
     assert run.code == EXIT_OK, run.stderr
     req = run.report["requests"]
-    # 5 x 500, 1 x 503, 3 resets, 1 timeout, 3 truncated bodies on export; 3 resets on list.
-    assert req["export"]["retries"] == 13 and req["export"]["throttled"] == 1
+    # Every fault that fired is one retry, folder exports and sample checks included.
+    fired = sum(n for k, n in server.stats.faults.items() if k.startswith("export:"))
+    assert req["export"]["retries"] == fired + len(truncated)
+    if sync.mode == "per-notebook":
+        # 5 x 500, 1 x 503, 3 resets, 1 timeout, 3 truncated bodies on export.
+        assert req["export"]["retries"] == 13 and req["export"]["throttled"] == 1
+        assert len(truncated) == 3
+    # 3 resets on list.
     assert req["list"]["retries"] == 3 and req["get-status"]["retries"] == 1
-    assert len(truncated) == 3
     no_hidden_retries(server, run.report)
     assert_mirror(remote, workspace)
 
@@ -127,16 +132,17 @@ def test_object_that_keeps_failing_is_reported_and_old_version_kept(
     bad = f"{SOURCE}/2024/E1/NOTEBOOKS/nb 1"
     workspace.modify(bad, b"new content\n")
     workspace.modify(f"{SOURCE}/2024/E2/NOTEBOOKS/nb 2", b"also new\n")
-    server.faults = lambda ep, p, n: (
-        Fault("status", 500, "INTERNAL_ERROR", "always") if ep == "export" and p == bad else None
-    )
+    # Its folder's export fails too, or the folder's archive would bring it.
+    failing = (bad, bad.rsplit("/", 1)[0])
+    always = Fault("status", 500, "INTERNAL_ERROR", "always")
+    server.faults = lambda ep, p, n: always if ep == "export" and p in failing else None
     run = sync("--max-attempts", "3")
     assert run.code == EXIT_INCOMPLETE
     assert run.stdout.startswith("gitsync incomplete:")
     assert run.report["status"] == "incomplete"
     assert run.report["counts"]["failed"] == 1
     assert [p["path"] for p in run.report["problems"]] == [bad]
-    assert run.report["requests"]["export"]["retries"] == 2
+    assert run.report["requests"]["export"]["retries"] == (2 if sync.mode == "per-notebook" else 4)
     files = branch_files(remote)
     assert files["2024/E1/NOTEBOOKS/nb 1.py"] == b"print(1)\n"  # previous version kept
     assert files["2024/E2/NOTEBOOKS/nb 2.py"] == b"also new\n"
@@ -167,7 +173,7 @@ def test_unlistable_folder_protects_its_files_from_deletion(
 
 
 def test_retry_budget_bounds_a_dying_service(
-    workspace: Workspace, server: WorkspaceServer, remote: Path, env: Path
+    workspace: Workspace, server: WorkspaceServer, remote: Path, env: Path, export_mode: str
 ) -> None:
     seed(workspace, n=8)
     server.faults = lambda ep, p, n: (
@@ -185,10 +191,14 @@ def test_retry_budget_bounds_a_dying_service(
         policy=policy,
         list_workers=4,
         export_workers=4,
+        export_mode="folder" if export_mode == "folder" else "per-notebook",
     )
     report = run(opts, Report(SOURCE, str(remote), "main"))
     assert report.counts.failed == 9
-    assert report.requests["export"]["requests"] == 9 + 5
+    # Each folder export failed too (then each notebook, one by one).
+    folders = report.export_modes["folder_requests"]
+    assert folders == (4 if export_mode == "folder" else 0)
+    assert report.requests["export"]["requests"] == folders + 9 + 5
     assert report.requests["export"]["retries"] == 5
     no_hidden_retries(server, report.as_dict())
     # Nothing could be exported: the branch holds the manifest and state, and no file.
@@ -226,8 +236,9 @@ def test_body_cut_short_with_a_clean_close_is_retried(
     server.faults = hook
     run = sync()
     assert run.code == EXIT_OK, run.stderr
-    assert len(cut) == 4
-    assert run.report["requests"]["export"]["retries"] == 4
+    # Per folder: the folder's archive, the file and the sample check were cut.
+    assert len(cut) == (4 if sync.mode == "per-notebook" else 2 + 1)
+    assert run.report["requests"]["export"]["retries"] == len(cut)
     assert_mirror(remote, workspace)  # every file whole, none of the halves committed
 
 
