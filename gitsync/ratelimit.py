@@ -3,6 +3,16 @@
 The workspace limits each endpoint separately (published: list about 50 req/s, export
 about 60 req/s), so each endpoint gets its own bucket and a run is bounded below by
 ``requests / rate`` of its busiest endpoint.
+
+The configured rate is a ceiling, not a promise: other tools share the workspace's budget,
+so the rate it grants gitsync can be lower, and it says so with 429s. Each bucket adapts
+(AIMD, as TCP does with its window, here on the rate): once per ``window`` of answers,
+a window with 429s lowers the rate by half the share of 429s in it (DCTCP's gentle
+decrease: 50% of 429s at 60/s gives 45/s, a lone 429 among 60 answers under 1%), a
+window without one raises it by ``increase`` of the ceiling (2%: back from half the
+ceiling in 25 s). The rate settles just above what the workspace grants, and every worker
+keeps working; before, each 429 paused the whole endpoint for its Retry-After, and a
+storm stopped everything for seconds at a time.
 """
 
 from __future__ import annotations
@@ -41,16 +51,74 @@ class TokenBucket:
     a pause now covers it, reserves a new one behind the pause (``acquire``).
     """
 
-    def __init__(self, rate: float, burst: float = 1.0, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: float = 1.0,
+        clock: Clock | None = None,
+        *,
+        window: float = 1.0,
+        increase: float = 0.02,
+        min_share: float = 0.02,
+    ) -> None:
         if not rate > 0 or rate == float("inf"):
             raise ValueError("rate must be a finite number greater than 0")
+        self.ceiling = rate
         self.rate = rate
+        self._burst = burst
         self._interval = 1.0 / rate
         self._tolerance = max(0.0, burst - 1.0) * self._interval
         self._clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._tat = 0.0  # theoretical arrival time of the next request
         self._paused_until = 0.0
+        # AIMD state: answers of the current window, and the bounds of the rate.
+        self._window = window
+        self._increase = increase * rate
+        self._min_rate = min_share * rate
+        self._window_start: float | None = None
+        self._answered = 0
+        self._throttled = 0
+        self.lowest = rate
+        self.decreases = 0
+
+    def _set_rate(self, rate: float) -> None:
+        self.rate = rate
+        self._interval = 1.0 / rate
+        self._tolerance = max(0.0, self._burst - 1.0) * self._interval
+
+    def record(self, *, throttled: bool) -> None:
+        """One answer from the endpoint (429/503 or not); adapt the rate once per window.
+
+        Counting per window, not per 429, is what keeps the decrease proportionate: the
+        requests already in flight when the rate drops come back 429 too, and must not
+        each cut it again.
+        """
+        with self._lock:
+            now = self._clock.monotonic()
+            if self._window_start is None:
+                self._window_start = now
+            self._answered += 1
+            self._throttled += throttled
+            if now - self._window_start < self._window:
+                return
+            if self._throttled:
+                share = self._throttled / self._answered
+                self._set_rate(max(self._min_rate, self.rate * (1.0 - share / 2.0)))
+                self.decreases += 1
+                self.lowest = min(self.lowest, self.rate)
+            elif self.rate < self.ceiling:
+                self._set_rate(min(self.ceiling, self.rate + self._increase))
+            self._window_start = now
+            self._answered = 0
+            self._throttled = 0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "rate_final": round(self.rate, 3),
+            "rate_lowest": round(self.lowest, 3),
+            "rate_decreases": self.decreases,
+        }
 
     def reserve_slot(self) -> float:
         """Reserve the next free slot; return its (monotonic) time."""
@@ -83,10 +151,10 @@ class TokenBucket:
                 return self._clock.monotonic() - t0
 
     def pause(self, seconds: float) -> None:
-        """Hand out no slot for ``seconds`` (the server said Retry-After).
+        """Hand out no slot for ``seconds``: every caller waits.
 
-        A 429 means the whole endpoint is over its limit, not one request: every
-        caller backs off, instead of the other workers hammering on meanwhile.
+        For a long Retry-After only (the service asks for a real break); an ordinary 429
+        lowers the rate instead (``record``).
         """
         with self._lock:
             until = self._clock.monotonic() + seconds

@@ -106,5 +106,7 @@ class Report:
         ]
         if self.tag:
             parts.append(f"tag {self.tag}")
+        elif self.pushed:
+            parts.append("not tagged (nothing mirrored, everything failed)")
         parts.append(f"{total:.1f}s")
         return ", ".join(parts)

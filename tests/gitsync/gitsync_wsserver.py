@@ -247,9 +247,15 @@ class Workspace:
             self._repath(child, f"{path}/{name}")
 
     def content(self, node: Node) -> bytes:
-        if node.content is not None:
-            return node.content
-        return synth_content(node)
+        """What a SOURCE export of ``node`` answers. A notebook's always begins with its
+        language's header line, as the service writes it; a test that stores a notebook
+        without one gets it added here."""
+        if node.content is None:
+            return synth_content(node)
+        header = HEADERS.get(node.language or "") if node.object_type == "NOTEBOOK" else None
+        if header is not None and not node.content.startswith(header):
+            return header + node.content
+        return node.content
 
     def walk(self, path: str = "/") -> Iterator[Node]:
         with self.lock:
@@ -327,7 +333,11 @@ class Bucket:
 
 @dataclass
 class Fault:
-    """What to do instead of answering. kind: status | reset | hang | truncate | truncate-fin.
+    """What to do instead of answering. kind: status | reset | hang | truncate | truncate-fin
+    | body.
+
+    ``body`` answers ``status`` (200) with ``content_type`` and ``body`` as they are: a
+    proxy's login page where an export was asked for, or a ``200 {}`` listing.
 
     ``truncate`` sends half an export's body and resets the connection; ``truncate-fin``
     sends half and closes cleanly (FIN), as a proxy cutting a stream short does: only a
@@ -341,6 +351,8 @@ class Fault:
     message: str = "injected fault"
     retry_after: int | float | str | None = None
     seconds: float = 0.0
+    content_type: str = "text/html; charset=utf-8"
+    body: bytes = b""
 
 
 FaultHook = Callable[[str, str, int], Fault | None]
@@ -549,6 +561,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind == "hang":
             time.sleep(fault.seconds)
             self._reset()
+            return True
+        if fault.kind == "body":
+            self._send(fault.status, fault.body, fault.content_type)
             return True
         if fault.kind == "status":
             extra = (
