@@ -21,6 +21,22 @@ and a fixed per-request latency. For each scenario it prints:
 
 After every gitsync scenario the branch is checked against the server's own list of
 what the mirror must hold (path -> git blob sha), file for file.
+
+``--storm 0.1,0.5`` adds a full sync under each 429 storm, each against a fresh server
+and remote. gitsync is configured with the published rates, as a user would; the storm
+takes a share of them away:
+
+- ``--storm-mode rate`` (default), what a workspace sends: its per-endpoint limiter
+  grants gitsync only (1 - share) x the published rate (other tools use the rest of the
+  budget) and answers 429 to every request above that, ``Retry-After: 1``. The floor is
+  then the logical requests over the *granted* rate;
+- ``--storm-mode random``: the server keeps the published rate but answers 429 to a
+  random share of the requests it lets through (a flaky gateway). Slowing down cannot
+  help there; the floor is the logical requests over (1 - share) x the rate.
+
+The storm table prints wall/floor and in-run/floor against that floor, the 429s seen
+and where gitsync's adaptive export rate went (lowest, final). ``--gitsync-root DIR``
+runs another checkout's gitsync (an earlier version, for a before/after comparison).
 """
 
 from __future__ import annotations
@@ -59,11 +75,20 @@ class Result:
     commits: int
     verified: str
     counts: dict[str, int]
+    throttled: int = 0
+    export_rate_lowest: float = 0.0
+    export_rate_final: float = 0.0
 
 
 class Server:
     def __init__(
-        self, args: argparse.Namespace, notebooks: int, host: str, port: int, extra: list[str]
+        self,
+        args: argparse.Namespace,
+        notebooks: int,
+        host: str,
+        port: int,
+        extra: list[str],
+        granted: float = 1.0,
     ) -> None:
         cmd = [
             sys.executable,
@@ -79,9 +104,11 @@ class Server:
             "--seed",
             str(args.seed),
             "--list-rate",
-            str(LIST_RATE * args.rate_multiplier),
+            str(LIST_RATE * args.rate_multiplier * granted),
             "--export-rate",
-            str(EXPORT_RATE * args.rate_multiplier),
+            str(EXPORT_RATE * args.rate_multiplier * granted),
+            "--status-rate",
+            str(LIST_RATE * args.rate_multiplier * granted),
             "--latency-ms",
             str(args.latency_ms),
             *extra,
@@ -121,15 +148,22 @@ def _children(pid: int) -> list[int]:
 
 
 def run_gitsync(
-    args: argparse.Namespace, server: Server, remote: Path, cache: Path, name: str, tmp: Path
+    args: argparse.Namespace,
+    server: Server,
+    remote: Path,
+    cache: Path,
+    name: str,
+    tmp: Path,
+    granted: float = 1.0,
 ) -> Result:
+    """One ``python -m gitsync run``; the floor is at ``granted`` x the configured rates."""
     report = tmp / f"report-{name}.json"
     env = dict(os.environ)
     env.update(
         DATABRICKS_HOST=server.url,
         DATABRICKS_TOKEN=TOKEN,
         GITSYNC_CACHE_DIR=str(cache),
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=str(args.gitsync_root or ROOT),
     )
     for k in list(env):
         if k.startswith(("DATABRICKS_CONFIG", "DATABRICKS_CLIENT")):
@@ -154,7 +188,7 @@ def run_gitsync(
         *args.gitsync_args,
     ]
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    proc = subprocess.Popen(cmd, cwd=args.gitsync_root or ROOT, env=env)
     peak = {"py": 0, "git": 0}
     stop = threading.Event()
 
@@ -177,7 +211,8 @@ def run_gitsync(
     req = rep["requests"]
     lst = req["list"]["requests"] - req["list"]["retries"]
     exp = req["export"]["requests"] - req["export"]["retries"]
-    lr, er = LIST_RATE * args.rate_multiplier, EXPORT_RATE * args.rate_multiplier
+    lr = LIST_RATE * args.rate_multiplier * granted
+    er = EXPORT_RATE * args.rate_multiplier * granted
     floor = max(lst / lr, exp / er)
     verified = verify(server, remote)
     return Result(
@@ -195,6 +230,10 @@ def run_gitsync(
         commits=rep["commits"],
         verified=verified,
         counts=rep["counts"],
+        throttled=sum(int(v["throttled"]) for v in req.values()),
+        # Reports of versions before the adaptive rate have no such field.
+        export_rate_lowest=float(req["export"].get("rate_lowest", er / granted)),
+        export_rate_final=float(req["export"].get("rate_final", er / granted)),
     )
 
 
@@ -318,6 +357,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--no-gitsync", action="store_true", help="measure only the baseline")
     ap.add_argument("--workdir", type=Path, help="keep repositories and reports here")
+    ap.add_argument(
+        "--scenarios",
+        default="full,incremental,no-op",
+        help="comma-separated scenarios to run, or 'none' (e.g. to run only --storm)",
+    )
+    ap.add_argument(
+        "--storm",
+        default="",
+        help="comma-separated 429 storm shares, e.g. 0.1,0.5: one full sync under each",
+    )
+    ap.add_argument(
+        "--storm-mode",
+        choices=("rate", "random"),
+        default="rate",
+        help="rate: the server grants (1 - share) of the rate and answers 429 above it "
+        "(default); random: a random share of requests is answered 429",
+    )
+    ap.add_argument(
+        "--gitsync-root", type=Path, help="run the gitsync of this checkout (default: this one)"
+    )
     ap.add_argument("gitsync_args", nargs="*", help="extra arguments for gitsync run (after --)")
     args = ap.parse_args(argv)
     args.baseline_notebooks = args.baseline_notebooks or args.notebooks
@@ -332,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"gitsync bench: {setting}, {_load()}, workdir {tmp}", flush=True)
     results: list[Result] = []
+    storms: list[Result] = []
     loads: list[str] = []
     if not args.no_gitsync:
         t0 = time.monotonic()
@@ -342,8 +402,11 @@ def main(argv: list[str] | None = None) -> int:
         remote = tmp / "remote.git"
         subprocess.run(["git", "init", "--bare", "-q", "-b", "main", str(remote)], check=True)
         cache = tmp / "cache"
+        scenarios = [] if args.scenarios == "none" else args.scenarios.split(",")
         try:
             for name in ("full", "incremental", "no-op"):
+                if name not in scenarios:
+                    continue
                 if name == "incremental":
                     summary = server.ctl(f"mutate?fraction={args.changed}&seed=2")
                     print(f"  workspace edits for incremental: {summary}", flush=True)
@@ -357,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(r)
         finally:
             server.stop()
+        storms = run_storms(args, tmp)
 
     baseline: dict[str, float] = {}
     baseline_n = args.baseline_notebooks
@@ -440,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
                 "-" if b is None else f"{b * scale / r.wall:.1f}x{mark}",
             ]
         )
-    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(cols)]
+    widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(cols)]
     print("| " + " | ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
@@ -461,11 +525,90 @@ def main(argv: list[str] | None = None) -> int:
         "machine load: a shared machine, other workloads may run at the same time; "
         + "; ".join(loads)
     )
-    for r in results:
+    print_storms(args, storms)
+    for r in [*results, *storms]:
         if not r.verified.startswith("tree =="):
             print(f"VERIFY FAILED for {r.name}: {r.verified}")
             return 1
     return 0
+
+
+def run_storms(args: argparse.Namespace, tmp: Path) -> list[Result]:
+    """A full sync under each storm share, each with a fresh server, remote and cache."""
+    out: list[Result] = []
+    for text in filter(None, args.storm.split(",")):
+        share = float(text)
+        rate_mode = args.storm_mode == "rate"
+        granted = 1.0 - share
+        extra = [] if rate_mode else ["--random-429", str(share)]
+        server = Server(
+            args, args.notebooks, "127.0.0.1", 0, extra, granted=granted if rate_mode else 1.0
+        )
+        remote = tmp / f"remote-storm-{text}.git"
+        subprocess.run(["git", "init", "--bare", "-q", "-b", "main", str(remote)], check=True)
+        try:
+            r = run_gitsync(
+                args, server, remote, tmp / f"cache-storm-{text}", f"storm {text}", tmp, granted
+            )
+        finally:
+            server.stop()
+        print(
+            f"  gitsync full under a {args.storm_mode} storm of {share:g}: {r.wall:.1f}s "
+            f"(floor {r.floor:.1f}s at the granted rate) {r.verified}, {r.throttled} x 429; "
+            f"{_load()}",
+            flush=True,
+        )
+        out.append(r)
+    return out
+
+
+def print_storms(args: argparse.Namespace, storms: list[Result]) -> None:
+    if not storms:
+        return
+    er = EXPORT_RATE * args.rate_multiplier
+    print()
+    print(
+        f"429 storms ({args.storm_mode}): gitsync configured at list "
+        f"{LIST_RATE * args.rate_multiplier:g}/s, export {er:g}/s; "
+        + (
+            "the server grants (1 - storm) of that and answers 429 above it"
+            if args.storm_mode == "rate"
+            else "the server answers 429 to a random share (storm) of the requests"
+        )
+        + "; floor s = logical requests / ((1 - storm) x rate), of the busier endpoint"
+    )
+    cols = [
+        "storm",
+        "list req",
+        "export req",
+        "429s",
+        "wall s",
+        "in-run s",
+        "floor s",
+        "wall/floor",
+        "in-run/floor",
+        "export rate lowest/final",
+    ]
+    rows = [
+        [
+            r.name.split()[-1],
+            str(r.list_requests),
+            str(r.export_requests),
+            str(r.throttled),
+            f"{r.wall:.1f}",
+            f"{r.in_run:.1f}",
+            f"{r.floor:.1f}",
+            f"{r.wall / r.floor:.2f}",
+            f"{r.in_run / r.floor:.2f}",
+            f"{r.export_rate_lowest:.1f}/{r.export_rate_final:.1f}",
+        ]
+        for r in storms
+    ]
+    widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(cols)]
+    print("| " + " | ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print("| " + " | ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) + " |")
 
 
 if __name__ == "__main__":

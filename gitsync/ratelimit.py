@@ -9,10 +9,12 @@ so the rate it grants gitsync can be lower, and it says so with 429s. Each bucke
 (AIMD, as TCP does with its window, here on the rate): once per ``window`` of answers,
 a window with 429s lowers the rate by half the share of 429s in it (DCTCP's gentle
 decrease: 50% of 429s at 60/s gives 45/s, a lone 429 among 60 answers under 1%), a
-window without one raises it by ``increase`` of the ceiling (2%: back from half the
-ceiling in 25 s). The rate settles just above what the workspace grants, and every worker
-keeps working; before, each 429 paused the whole endpoint for its Retry-After, and a
-storm stopped everything for seconds at a time.
+window without one raises it by ``increase`` (5%) of itself, at least 0.2% of the
+ceiling (back from half the ceiling in 15 s). An increase in proportion to the rate keeps
+the probing above the granted rate small however little is granted (a fixed step of the
+ceiling overshoots a small grant by a third). The rate settles just above what the
+workspace grants, and every worker keeps working; before, each 429 paused the whole
+endpoint for its Retry-After, and a storm stopped everything for seconds at a time.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class TokenBucket:
         clock: Clock | None = None,
         *,
         window: float = 1.0,
-        increase: float = 0.02,
+        increase: float = 0.05,
         min_share: float = 0.02,
     ) -> None:
         if not rate > 0 or rate == float("inf"):
@@ -74,7 +76,8 @@ class TokenBucket:
         self._paused_until = 0.0
         # AIMD state: answers of the current window, and the bounds of the rate.
         self._window = window
-        self._increase = increase * rate
+        self._increase = increase
+        self._min_increase = 0.002 * rate
         self._min_rate = min_share * rate
         self._window_start: float | None = None
         self._answered = 0
@@ -108,7 +111,8 @@ class TokenBucket:
                 self.decreases += 1
                 self.lowest = min(self.lowest, self.rate)
             elif self.rate < self.ceiling:
-                self._set_rate(min(self.ceiling, self.rate + self._increase))
+                step = max(self.rate * self._increase, self._min_increase)
+                self._set_rate(min(self.ceiling, self.rate + step))
             self._window_start = now
             self._answered = 0
             self._throttled = 0

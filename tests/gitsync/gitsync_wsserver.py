@@ -405,6 +405,10 @@ class WorkspaceServer:
             for ep in ("list", "get-status", "export")
         }
         self.latency = latency
+        # A storm the bench can turn on: this share of the requests the bucket let through
+        # is answered 429 anyway, at random (the "random" storm of bench --storm-mode).
+        self.random_429 = 0.0
+        self._storm_rng = random.Random(5)
         self.faults: FaultHook | None = None
         self.stats = Stats()
         self.stats_lock = threading.Lock()
@@ -531,7 +535,9 @@ class _Handler(BaseHTTPRequestHandler):
             n = app.stats.bump(app.stats.requests, ep)
         if app.latency:
             time.sleep(app.latency)
-        if not app.buckets[ep].take():
+        if not app.buckets[ep].take() or (
+            app.random_429 and app._storm_rng.random() < app.random_429
+        ):
             with app.stats_lock:
                 app.stats.bump(app.stats.throttled, ep)
             self._error(
@@ -793,6 +799,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--status-rate", type=float, default=50.0)
     ap.add_argument("--latency-ms", type=float, default=0.0)
     ap.add_argument(
+        "--random-429", type=float, default=0.0, help="answer this share of requests 429"
+    )
+    ap.add_argument(
         "--oversize-every", type=int, default=20_000, help="one notebook over 10 MiB per N"
     )
     args = ap.parse_args(argv)
@@ -806,6 +815,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
     )
+    srv.random_429 = args.random_429
     print(f"READY {srv.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         srv._httpd.serve_forever()

@@ -1,0 +1,147 @@
+"""Property-based tests (Hypothesis), bounded: max_examples and a deadline per test.
+
+- every ``--source`` spelling is refused or becomes one canonical folder;
+- every name gitsync accepts can be created on this machine's file system, and every name
+  refused for its length cannot;
+- an export is accepted exactly when it starts with its language's notebook header;
+- the adaptive rate settles near whatever rate the workspace grants.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from databricks.sdk.service.workspace import Language
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from gitsync.exportcheck import NOTEBOOK_HEADERS, check_export
+from gitsync.paths import MAX_NAME_BYTES, invalid_name_reason, normalize_source
+from gitsync.ratelimit import TokenBucket
+from gitsync.retry import UnexpectedExportError
+
+BOUNDED = settings(
+    max_examples=200, deadline=1000, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+_path_chars = st.sampled_from(["/", "/", "/", ".", "..", "a", "Clients", " ", "é", "日", "\n", ""])
+
+
+@BOUNDED
+@given(st.lists(_path_chars, max_size=12).map("".join), st.booleans())
+def test_a_source_is_refused_or_canonical(text: str, allow_root: bool) -> None:
+    try:
+        source = normalize_source(text, allow_root=allow_root)
+    except ValueError as err:
+        assert "\n" not in str(err) or "\n" in text  # the reason quotes the input only
+        return
+    assert source.startswith("/")
+    assert "//" not in source
+    assert source == "/" or not source.endswith("/")
+    assert source != "/" or allow_root
+    parts = source.split("/")[1:]
+    assert not {".", ".."} & set(parts)
+    # Canonical: one folder, one spelling, whatever slashes were added.
+    assert normalize_source(source, allow_root=True) == source
+    assert normalize_source(source + "/", allow_root=True) == source
+    assert normalize_source("/" + source, allow_root=True) == source
+
+
+@pytest.fixture(scope="module")
+def scratch() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="gitsync-names-") as tmp:
+        yield Path(tmp)
+
+
+_names = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=60, max_size=140),
+    st.integers(200, 300).map(lambda n: "n" * n),
+    st.tuples(st.integers(80, 130), st.sampled_from(["é", "日", "😀"])).map(lambda t: t[1] * t[0]),
+)
+
+
+@BOUNDED
+@given(_names)
+def test_an_accepted_name_can_be_checked_out(scratch: Path, name: str) -> None:
+    """What a clone does with a tree entry: create a file of that name. Accepted names
+    must work; names refused for their length must not (ENAMETOOLONG)."""
+    reason = invalid_name_reason(name, top_level=False)
+    if reason is None:
+        assert 0 < len(name.encode("utf-8")) <= MAX_NAME_BYTES
+        target = scratch / name
+        fd = os.open(target, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+        target.unlink()
+    elif "bytes long" in reason:
+        assert len(name.encode("utf-8")) > MAX_NAME_BYTES
+        with pytest.raises(OSError) as err:
+            os.open(scratch / name, os.O_CREAT | os.O_WRONLY, 0o600)
+        assert err.value.errno == errno.ENAMETOOLONG
+
+
+@BOUNDED
+@given(
+    st.sampled_from(sorted(NOTEBOOK_HEADERS, key=lambda lang: lang.value)),
+    st.binary(max_size=80),
+    st.sampled_from([None, "application/octet-stream", "text/plain", "text/html"]),
+)
+def test_a_notebook_export_is_accepted_exactly_with_its_header(
+    language: Language, body: bytes, content_type: str | None
+) -> None:
+    header = NOTEBOOK_HEADERS[language]
+    for data in (body, header + b"\n" + body, header + b"\r\n" + body, header):
+        first_line = data.split(b"\n", 1)[0].removesuffix(b"\r")
+        want = first_line == header and content_type != "text/html"
+        try:
+            check_export(
+                "/x/nb",
+                notebook=True,
+                language=language,
+                head=data[:64],
+                size=len(data),
+                content_type=content_type,
+                listed_size=None,
+            )
+        except UnexpectedExportError as err:
+            assert not want, err
+        else:
+            assert want
+
+
+@settings(max_examples=40, deadline=2000)
+@given(st.floats(0.05, 1.0), st.floats(1.0, 500.0))
+def test_the_adaptive_rate_settles_near_the_granted_rate(share: float, ceiling: float) -> None:
+    """A workspace granting ``share`` of the configured rate answers 429 to the requests
+    above it. One window is one second of answers at the current rate."""
+
+    class Clock:
+        now = 0.0
+
+        def monotonic(self) -> float:
+            return self.now
+
+        def sleep(self, seconds: float) -> None:
+            self.now += seconds
+
+    clock = Clock()
+    bucket = TokenBucket(ceiling, clock=clock)
+    granted = share * ceiling
+    assume(granted >= 1.0)
+    rates: list[float] = []
+    for _ in range(120):
+        sent = max(1, round(bucket.rate))
+        ok = min(sent, max(1, round(granted)))
+        for i in range(sent):
+            bucket.record(throttled=i >= ok)
+            clock.now += 1.0 / sent
+        rates.append(bucket.rate)
+    settled = sum(rates[60:]) / len(rates[60:])
+    # Close to what is granted (the floor is what the workspace allows), never far above:
+    # it keeps probing upward a little, which is how it notices the budget coming back.
+    assert 0.85 * granted <= settled <= max(1.2 * granted, granted + 2.0), (granted, settled)
