@@ -137,6 +137,12 @@ def _plan(root: Path, args: argparse.Namespace) -> int:
 
 def _validate(root: Path, args: argparse.Namespace) -> int:
     stacks: list[str] = stack_names(root) if args.all else list(args.stacks)
+    if not stacks and args.all:
+        print(
+            f"validate --all: no Pulumi.<stack>.yaml in {root}; is this the project root (--root)?",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     if not stacks:
         print("validate: name one or more stacks, or --all", file=sys.stderr)
         return EXIT_BAD_INPUT

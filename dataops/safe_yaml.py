@@ -3,8 +3,9 @@
 ``yaml.safe_load`` accepts, silently or at great cost, things a stack file must never be:
 
 - a duplicate key: the last one wins, so a plaintext ``token:`` above a ``secure:`` block
-  is accepted and stays in the committed file (the Pulumi CLI's own parser, yaml.v3,
-  refuses duplicates: "mapping key ... already defined");
+  is accepted and stays in the committed file. YAML requires a mapping's keys to be
+  unique (https://yaml.org/spec/1.2.2/#mapping); PyYAML does not check it
+  (yaml/pyyaml#41);
 - bytes that are not UTF-8: ``read_text`` raises ``UnicodeDecodeError``, a traceback;
 - very deep nesting: PyYAML's composer and constructor recurse, so ten thousand ``[`` end
   in ``RecursionError``;

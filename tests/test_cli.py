@@ -398,6 +398,11 @@ def test_reference_write_into_a_missing_file_or_one_without_markers(tmp_path: Pa
     assert plain.read_text() == "# A readme without the generated blocks\n"
 
 
+def test_validate_all_in_a_folder_without_stacks(tmp_path: Path) -> None:
+    result = dataops("--root", str(tmp_path), "validate", "--all")
+    assert_one_line_error(result, f"validate --all: no Pulumi.<stack>.yaml in {tmp_path}")
+
+
 def test_diff_against_outside_a_git_repository(project_root: Path) -> None:
     (project_root / "Pulumi.yaml").write_bytes((PROJECT_ROOT / "Pulumi.yaml").read_bytes())
     result = dataops("diff", "dev", "--against", "main", cwd=project_root)
