@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -232,3 +233,22 @@ def _check_values(value: object, path: str) -> None:
             f"{path or 'the document'}: a {type(value).__name__} value (a YAML tag such as "
             "!!binary or !!set) is not a config value; write a string, number, list or mapping"
         )
+
+
+def check_file(path: Path) -> None:
+    """Refuse ``path`` (a stack file) as ``load_mapping`` would; a missing file is fine.
+
+    For ``pulumi up``: the Pulumi CLI parses the stack file itself and hands the program
+    only the values, so a duplicate key would be decided before the program runs. The
+    entry point calls this first, so such a file stops the deploy with one line before
+    any resource is registered. A stack whose config lives elsewhere has no file here.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise YamlRefusedError(
+            f"{path.name}: cannot read {path}: {err.strerror or type(err).__name__}"
+        ) from None
+    load_mapping(path.name, data)

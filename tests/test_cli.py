@@ -22,7 +22,7 @@ from plan_helpers import SHIPPED_STACKS
 from components.config import ConfigError
 from dataops.cli import main
 from dataops.engine import PROJECT_ROOT, render_stack
-from dataops.safe_yaml import YamlRefusedError, load_mapping
+from dataops.safe_yaml import YamlRefusedError, check_file, load_mapping
 from dataops.stackfile import StackFileError, parse_stack_file
 from dataops.tree import summary_line
 
@@ -396,6 +396,18 @@ def test_reference_write_into_a_missing_file_or_one_without_markers(tmp_path: Pa
     assert_one_line_error(result, f"{plain}: the markers ")
     assert "add both marker lines" in result.stderr
     assert plain.read_text() == "# A readme without the generated blocks\n"
+
+
+def test_the_pulumi_entry_point_checks_the_stack_file_first(tmp_path: Path) -> None:
+    """``pulumi up`` runs __main__.py, which refuses the file before defining the stack."""
+    bad = tmp_path / "Pulumi.x.yaml"
+    bad.write_bytes(b"config:\n  dataops:a: 1\n  dataops:a: 2\n")
+    with pytest.raises(YamlRefusedError, match=r"^Pulumi.x.yaml: line 3: config.dataops:a: dup"):
+        check_file(bad)
+    check_file(tmp_path / "Pulumi.none.yaml")  # config from elsewhere: nothing to check
+    check_file(PROJECT_ROOT / "Pulumi.prod.yaml")
+    entry = (PROJECT_ROOT / "__main__.py").read_text()
+    assert entry.index("check_file(") < entry.index("define_stack()\n")
 
 
 def test_validate_all_in_a_folder_without_stacks(tmp_path: Path) -> None:
