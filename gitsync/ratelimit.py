@@ -15,14 +15,28 @@ the probing above the granted rate small however little is granted (a fixed step
 ceiling overshoots a small grant by a third). The rate settles just above what the
 workspace grants, and every worker keeps working; before, each 429 paused the whole
 endpoint for its Retry-After, and a storm stopped everything for seconds at a time.
+
+Not every 429 is about our rate: a gateway that sheds a random share of requests (or a
+limiter shared with tools whose load comes and goes) answers the same share of 429s
+whatever gitsync sends, and slowing down then only loses throughput. So every decrease
+is checked against what gets through (the rate less its 429s): rate-driven 429s leave it
+unchanged (it is the workspace's grant), rate-blind ones make it fall with the rate. If
+twice in a row a decrease lost throughput, the decreases are undone and that share of
+429s is taken as noise: windows whose
+share stays within the noise's spread (half the noise again, or two standard deviations
+of the window's sample) count as quiet. A share above that is rate-driven again and the
+rate goes down.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
+
+_MIN_ANSWERS = 30
 
 
 class Clock(Protocol):
@@ -82,6 +96,13 @@ class TokenBucket:
         self._window_start: float | None = None
         self._answered = 0
         self._throttled = 0
+        self._noise = 0.0  # share of 429s seen not to depend on our rate
+        # The last decrease: the rate before it and what got through at that rate.
+        self._last_cut: tuple[float, float] | None = None
+        self._strikes = 0  # decreases in a row after which the share of 429s did not fall
+        self._undo_to = rate
+        self._chain: tuple[float, float] | None = None  # (rate, goodput) before a run of cuts
+        self._cut_at = float("-inf")  # when the rate was last lowered (or a cut undone)
         self.lowest = rate
         self.decreases = 0
 
@@ -90,32 +111,100 @@ class TokenBucket:
         self._interval = 1.0 / rate
         self._tolerance = max(0.0, self._burst - 1.0) * self._interval
 
-    def record(self, *, throttled: bool) -> None:
-        """One answer from the endpoint (429/503 or not); adapt the rate once per window.
+    def record(self, *, throttled: bool, sent_at: float | None = None) -> None:
+        """One answer from the endpoint (429/503 or not) to a request sent at ``sent_at``
+        (monotonic); adapt the rate once per window.
 
-        Counting per window, not per 429, is what keeps the decrease proportionate: the
-        requests already in flight when the rate drops come back 429 too, and must not
-        each cut it again.
+        Counting per window, not per 429, is what keeps the decrease proportionate. And
+        answers to requests sent before the last decrease are left out: they say how the
+        old rate fared, and would make the check of the decrease (``_adapt``) read the
+        old rate's 429s as the new one's.
         """
         with self._lock:
             now = self._clock.monotonic()
+            if sent_at is not None and sent_at < self._cut_at:
+                return
             if self._window_start is None:
                 self._window_start = now
             self._answered += 1
             self._throttled += throttled
-            if now - self._window_start < self._window:
+            elapsed = now - self._window_start
+            # A window needs enough answers for its share of 429s to mean something (30:
+            # +-8 points at a 25% share); at a low rate it grows, up to ten windows.
+            if elapsed < self._window or (
+                self._answered < _MIN_ANSWERS and elapsed < 10 * self._window
+            ):
                 return
-            if self._throttled:
-                share = self._throttled / self._answered
-                self._set_rate(max(self._min_rate, self.rate * (1.0 - share / 2.0)))
-                self.decreases += 1
-                self.lowest = min(self.lowest, self.rate)
-            elif self.rate < self.ceiling:
-                step = max(self.rate * self._increase, self._min_increase)
-                self._set_rate(min(self.ceiling, self.rate + step))
+            self._adapt(self._throttled / self._answered, self._answered)
             self._window_start = now
             self._answered = 0
             self._throttled = 0
+
+    def _adapt(self, share: float, answered: int) -> None:
+        """The end of a window: ``share`` of its ``answered`` answers were 429s."""
+        noise = self._noise
+        # Half the noise again, two standard deviations of a share of ``answered``, or two
+        # points, whichever is widest: a noisy window must not read as rate-driven.
+        spread = max(0.5 * noise, 2.0 * math.sqrt(noise * (1.0 - noise) / answered), 0.02)
+        tolerated = noise + spread if noise else 0.0
+        if share <= tolerated:  # quiet, or 429s at the level that does not follow our rate
+            # The noise follows the share at the ceiling, where we are not climbing. Below
+            # it, it only wears down (once the 429s are gone, the next ones are judged as
+            # rate-driven again): a rate-driven share growing as we climb inside the band
+            # must not raise the band with it.
+            follow = 0.8 * self._noise + 0.2 * share
+            self._noise = follow if self.rate >= self.ceiling else min(self._noise, follow)
+            if self._last_cut is not None and noise:
+                # One window over the band, then back in it: with a known noise level that
+                # was a stray window, not our rate. Take the decrease back at once.
+                self._set_rate(max(self.rate, self._last_cut[0]))
+                self._cut_at = self._clock.monotonic()
+            self._last_cut = None
+            self._chain = None
+            self._strikes = 0
+            if self.rate < self.ceiling:
+                step = max(self.rate * self._increase, self._min_increase)
+                self._set_rate(min(self.ceiling, self.rate + step))
+            return
+        # What got through in this window: the rate it was sent at, less the 429s.
+        goodput = (1.0 - share) * self.rate
+        cut = self._last_cut
+        if cut is not None and answered >= 10:
+            before_rate, before_goodput = cut
+            # A rate-driven 429 share falls when we slow down and as much gets through
+            # (the workspace's grant); a share that does not follow our rate stays, and
+            # what gets through falls with the rate. Halfway between is the line.
+            if goodput < before_goodput * (1.0 + self.rate / before_rate) / 2.0:
+                self._strikes += 1
+                if self._strikes == 1:
+                    self._undo_to = before_rate  # the rate before the first useless cut
+            else:
+                self._strikes = 0
+        if self._strikes >= 2:
+            # Twice, slowing down only lost throughput: these 429s do not come from our
+            # rate. (Once could be the server's burst flattering the window before the
+            # cut.) Undo those two decreases, or the whole run of them if all of it lost
+            # throughput (a chance window can hide a useless cut), and tolerate this share
+            # from now on.
+            self._noise = share
+            undo_to = self._undo_to
+            if self._chain is not None:
+                start_rate, start_goodput = self._chain
+                if goodput < start_goodput * (1.0 + self.rate / start_rate) / 2.0:
+                    undo_to = max(undo_to, start_rate)
+            self._set_rate(undo_to)
+            self._chain = None
+            self._last_cut = None
+            self._strikes = 0
+            self._cut_at = self._clock.monotonic()
+            return
+        self._last_cut = (self.rate, goodput)
+        if self._chain is None:
+            self._chain = (self.rate, goodput)  # where this run of decreases began
+        self._set_rate(max(self._min_rate, self.rate * (1.0 - share / 2.0)))
+        self._cut_at = self._clock.monotonic()
+        self.decreases += 1
+        self.lowest = min(self.lowest, self.rate)
 
     def as_dict(self) -> dict[str, float | int]:
         return {

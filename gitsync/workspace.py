@@ -213,6 +213,7 @@ class Workspace:
             if self._stopping():
                 raise RunAbortedError()
             waited = bucket.acquire(self._sleep)
+            sent_at = self.clock.monotonic()
             with self._lock:
                 stats.requests += 1
                 stats.wait_seconds += waited
@@ -232,7 +233,7 @@ class Workspace:
                 c = classify(err, status, after)
                 with self._lock:
                     stats.errors += 1
-                bucket.record(throttled=c.outcome is Outcome.THROTTLED)
+                bucket.record(throttled=c.outcome is Outcome.THROTTLED, sent_at=sent_at)
                 if c.outcome is Outcome.THROTTLED:
                     wait_for = c.retry_after if c.retry_after is not None else 1.0
                     if wait_for > self.policy.max_retry_after:
@@ -267,7 +268,7 @@ class Workspace:
                 with self._lock:
                     stats.failed += 1
                 raise RequestFailedError(c) from None
-            bucket.record(throttled=False)
+            bucket.record(throttled=False, sent_at=sent_at)
             return result
 
     def request_stats(self) -> dict[str, dict[str, float | int]]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import errno
 import os
+import random
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -114,34 +115,79 @@ def test_a_notebook_export_is_accepted_exactly_with_its_header(
             assert want
 
 
+class _Clock:
+    now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _run(
+    bucket: TokenBucket, clock: _Clock, refuse: Callable[[float], bool], seconds: float = 180.0
+) -> list[float]:
+    """Requests at the bucket's rate for ``seconds``; ``refuse(t)`` says whether the one
+    sent at ``t`` is answered 429 (no latency). The rate at the end of each second."""
+    rates: list[float] = []
+    next_second = 1.0
+    while clock.now < seconds:
+        clock.now += 1.0 / bucket.rate
+        bucket.record(throttled=refuse(clock.now), sent_at=clock.now)
+        if clock.now >= next_second:
+            rates.append(bucket.rate)
+            next_second += 1.0
+    return rates
+
+
+class _Limiter:
+    """The workspace's side: a token bucket of ``rate`` (one second of burst, as the test
+    server's) that refuses what is above it."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.last = 0.0
+
+    def refuse(self, t: float) -> bool:
+        self.tokens = min(self.rate, self.tokens + (t - self.last) * self.rate)
+        self.last = t
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return False
+        return True
+
+
 @settings(max_examples=40, deadline=2000)
 @given(st.floats(0.05, 1.0), st.floats(1.0, 500.0))
 def test_the_adaptive_rate_settles_near_the_granted_rate(share: float, ceiling: float) -> None:
     """A workspace granting ``share`` of the configured rate answers 429 to the requests
-    above it. One window is one second of answers at the current rate."""
-
-    class Clock:
-        now = 0.0
-
-        def monotonic(self) -> float:
-            return self.now
-
-        def sleep(self, seconds: float) -> None:
-            self.now += seconds
-
-    clock = Clock()
+    above it (the rate-based storm)."""
+    clock = _Clock()
     bucket = TokenBucket(ceiling, clock=clock)
     granted = share * ceiling
-    assume(granted >= 1.0)
-    rates: list[float] = []
-    for _ in range(120):
-        sent = max(1, round(bucket.rate))
-        ok = min(sent, max(1, round(granted)))
-        for i in range(sent):
-            bucket.record(throttled=i >= ok)
-            clock.now += 1.0 / sent
-        rates.append(bucket.rate)
-    settled = sum(rates[60:]) / len(rates[60:])
+    assume(granted >= 2.0)
+    rates = _run(bucket, clock, _Limiter(granted).refuse)
+    settled = sum(rates[90:]) / len(rates[90:])
     # Close to what is granted (the floor is what the workspace allows), never far above:
-    # it keeps probing upward a little, which is how it notices the budget coming back.
-    assert 0.85 * granted <= settled <= max(1.2 * granted, granted + 2.0), (granted, settled)
+    # it keeps probing upward a little, which is how it notices the budget coming back,
+    # and a share of 429s within the sampling noise of a window is not acted on.
+    assert 0.85 * granted <= settled <= max(1.3 * granted, granted + 2.0), (granted, settled)
+
+
+@settings(max_examples=40, deadline=2000)
+@given(st.floats(0.02, 0.7), st.floats(20.0, 500.0), st.integers(0, 2**32))
+def test_random_429s_do_not_drag_the_rate_down(p: float, ceiling: float, seed: int) -> None:
+    """A gateway answering 429 to a random share ``p`` of requests, whatever the rate:
+    slowing down would not help, so the rate stays near the ceiling (goodput is then
+    (1 - p) x ceiling, the most there is). Up to 70%: when nine in ten are refused,
+    the few that get through are too few to tell a random share from a rate-driven one
+    every time."""
+    rng = random.Random(seed)
+    clock = _Clock()
+    bucket = TokenBucket(ceiling, clock=clock)
+    rates = _run(bucket, clock, lambda t: rng.random() < p)
+    settled = sum(rates[30:]) / len(rates[30:])
+    # Now and then a window's share of 429s strays high enough to cost one decrease.
+    assert settled >= 0.8 * ceiling, (p, ceiling, settled, rates[:10])
