@@ -155,10 +155,18 @@ class TokenBucket:
             follow = 0.8 * self._noise + 0.2 * share
             self._noise = follow if self.rate >= self.ceiling else min(self._noise, follow)
             if self._last_cut is not None and noise:
-                # One window over the band, then back in it: with a known noise level that
-                # was a stray window, not our rate. Take the decrease back at once.
-                self._set_rate(max(self.rate, self._last_cut[0]))
-                self._cut_at = self._clock.monotonic()
+                before_rate, before_goodput = self._last_cut
+                lost = (1.0 - share) * self.rate < (
+                    before_goodput * (1.0 + self.rate / before_rate) / 2.0
+                )
+                if lost or noise >= 0.15:
+                    # One window over the band, then back in it: with a known noise level
+                    # that was a stray window, not our rate, if the decrease only lost
+                    # throughput, or if the noise is too large to be a rate-driven share
+                    # mistaken for noise near the grant (those are a few points). Take
+                    # the decrease back at once.
+                    self._set_rate(max(self.rate, before_rate))
+                    self._cut_at = self._clock.monotonic()
             self._last_cut = None
             self._chain = None
             self._strikes = 0
