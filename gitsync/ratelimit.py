@@ -22,10 +22,11 @@ whatever gitsync sends, and slowing down then only loses throughput. So every de
 is checked against what gets through (the rate less its 429s): rate-driven 429s leave it
 unchanged (it is the workspace's grant), rate-blind ones make it fall with the rate. If
 twice in a row a decrease lost throughput, the decreases are undone and that share of
-429s is taken as noise: windows whose
-share stays within the noise's spread (half the noise again, or two standard deviations
-of the window's sample) count as quiet. A share above that is rate-driven again and the
-rate goes down.
+429s is taken as noise: windows whose share stays within the noise's spread (half the
+noise again, or two standard deviations of the window's sample) count as quiet. A share
+above that is rate-driven again and the rate goes down. (Just below the grant a
+rate-driven share also loses throughput when cut, so a few points of "noise" can be
+learned there; the rate then settles up to about a tenth above the grant.)
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+# Answers a window needs before its share of 429s is acted on (see ``record``).
 _MIN_ANSWERS = 30
 
 
@@ -155,11 +157,10 @@ class TokenBucket:
             follow = 0.8 * self._noise + 0.2 * share
             self._noise = follow if self.rate >= self.ceiling else min(self._noise, follow)
             if self._last_cut is not None and noise:
-                before_rate, before_goodput = self._last_cut
-                lost = (1.0 - share) * self.rate < (
-                    before_goodput * (1.0 + self.rate / before_rate) / 2.0
-                )
-                if lost or noise >= 0.15:
+                before_rate = self._last_cut[0]
+                if self._lost_throughput((1.0 - share) * self.rate, self._last_cut) or (
+                    noise >= 0.15
+                ):
                     # One window over the band, then back in it: with a known noise level
                     # that was a stray window, not our rate, if the decrease only lost
                     # throughput, or if the noise is too large to be a rate-driven share
@@ -178,14 +179,10 @@ class TokenBucket:
         goodput = (1.0 - share) * self.rate
         cut = self._last_cut
         if cut is not None and answered >= 10:
-            before_rate, before_goodput = cut
-            # A rate-driven 429 share falls when we slow down and as much gets through
-            # (the workspace's grant); a share that does not follow our rate stays, and
-            # what gets through falls with the rate. Halfway between is the line.
-            if goodput < before_goodput * (1.0 + self.rate / before_rate) / 2.0:
+            if self._lost_throughput(goodput, cut):
                 self._strikes += 1
                 if self._strikes == 1:
-                    self._undo_to = before_rate  # the rate before the first useless cut
+                    self._undo_to = cut[0]  # the rate before the first useless cut
             else:
                 self._strikes = 0
         if self._strikes >= 2:
@@ -196,10 +193,8 @@ class TokenBucket:
             # from now on.
             self._noise = share
             undo_to = self._undo_to
-            if self._chain is not None:
-                start_rate, start_goodput = self._chain
-                if goodput < start_goodput * (1.0 + self.rate / start_rate) / 2.0:
-                    undo_to = max(undo_to, start_rate)
+            if self._chain is not None and self._lost_throughput(goodput, self._chain):
+                undo_to = max(undo_to, self._chain[0])
             self._set_rate(undo_to)
             self._chain = None
             self._last_cut = None
@@ -213,6 +208,14 @@ class TokenBucket:
         self._cut_at = self._clock.monotonic()
         self.decreases += 1
         self.lowest = min(self.lowest, self.rate)
+
+    def _lost_throughput(self, goodput: float, before: tuple[float, float]) -> bool:
+        """Whether slowing down from ``before`` (rate, goodput) to the current rate lost
+        throughput. A rate-driven 429 share falls when we slow down and as much gets
+        through (the workspace's grant); a share that does not follow our rate stays, and
+        what gets through falls with the rate. Halfway between is the line."""
+        before_rate, before_goodput = before
+        return goodput < before_goodput * (1.0 + self.rate / before_rate) / 2.0
 
     def as_dict(self) -> dict[str, float | int]:
         return {
