@@ -26,7 +26,7 @@ twice in a row a decrease lost throughput, the decreases are undone and that sha
 noise again, or two standard deviations of the window's sample) count as quiet. A share
 above that is rate-driven again and the rate goes down. (Just below the grant a
 rate-driven share also loses throughput when cut, so a few points of "noise" can be
-learned there; the rate then settles up to about a tenth above the grant.)
+learned there; the rate then settles up to about a sixth above the grant.)
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ class TokenBucket:
         self._answered = 0
         self._throttled = 0
         self._noise = 0.0  # share of 429s seen not to depend on our rate
+        self._noise_cap = 0.0
         # The last decrease: the rate before it and what got through at that rate.
         self._last_cut: tuple[float, float] | None = None
         self._strikes = 0  # decreases in a row after which the share of 429s did not fall
@@ -150,24 +151,20 @@ class TokenBucket:
         spread = max(0.5 * noise, 2.0 * math.sqrt(noise * (1.0 - noise) / answered), 0.02)
         tolerated = noise + spread if noise else 0.0
         if share <= tolerated:  # quiet, or 429s at the level that does not follow our rate
-            # The noise follows the share at the ceiling, where we are not climbing. Below
-            # it, it only wears down (once the 429s are gone, the next ones are judged as
-            # rate-driven again): a rate-driven share growing as we climb inside the band
-            # must not raise the band with it.
-            follow = 0.8 * self._noise + 0.2 * share
-            self._noise = follow if self.rate >= self.ceiling else min(self._noise, follow)
+            # The noise follows the share (a window that learned it may have been low),
+            # but never past 1.5 times what was learned: a rate-driven share growing as we
+            # climb inside the band must not raise the band with it. A window without any
+            # 429 wears it down: once they are gone, the next ones are judged afresh.
+            if share:
+                self._noise = min(self._noise_cap, 0.8 * self._noise + 0.2 * share)
+            else:
+                self._noise *= 0.8
             if self._last_cut is not None and noise:
-                before_rate = self._last_cut[0]
-                if self._lost_throughput((1.0 - share) * self.rate, self._last_cut) or (
-                    noise >= 0.15
-                ):
-                    # One window over the band, then back in it: with a known noise level
-                    # that was a stray window, not our rate, if the decrease only lost
-                    # throughput, or if the noise is too large to be a rate-driven share
-                    # mistaken for noise near the grant (those are a few points). Take
-                    # the decrease back at once.
-                    self._set_rate(max(self.rate, before_rate))
-                    self._cut_at = self._clock.monotonic()
+                # One window over the band, then back in it: with a known noise level that
+                # was a stray window. Take the decrease back at once (were the 429s
+                # rate-driven after all, the next window says so, and the rate goes down).
+                self._set_rate(max(self.rate, self._last_cut[0]))
+                self._cut_at = self._clock.monotonic()
             self._last_cut = None
             self._chain = None
             self._strikes = 0
@@ -192,6 +189,7 @@ class TokenBucket:
             # throughput (a chance window can hide a useless cut), and tolerate this share
             # from now on.
             self._noise = share
+            self._noise_cap = 1.5 * share
             undo_to = self._undo_to
             if self._chain is not None and self._lost_throughput(goodput, self._chain):
                 undo_to = max(undo_to, self._chain[0])
@@ -201,9 +199,15 @@ class TokenBucket:
             self._strikes = 0
             self._cut_at = self._clock.monotonic()
             return
-        self._last_cut = (self.rate, goodput)
         if self._chain is None:
-            self._chain = (self.rate, goodput)  # where this run of decreases began
+            # The first decrease of a run is not checked: its window may have had the
+            # workspace's burst (its bucket fills while we are quiet), more than the grant.
+            self._last_cut = (self.rate, -math.inf)
+            self._chain = (self.rate, -math.inf)
+        else:
+            self._last_cut = (self.rate, goodput)
+            if self._chain[1] == -math.inf:
+                self._chain = (self.rate, goodput)  # where the checked run of decreases began
         self._set_rate(max(self._min_rate, self.rate * (1.0 - share / 2.0)))
         self._cut_at = self._clock.monotonic()
         self.decreases += 1

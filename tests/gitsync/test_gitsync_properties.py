@@ -181,8 +181,9 @@ def test_the_adaptive_rate_settles_near_the_granted_rate(share: float, ceiling: 
 def test_random_429s_do_not_drag_the_rate_down(p: float, ceiling: float, seed: int) -> None:
     """A gateway answering 429 to a random share ``p`` of requests, whatever the rate:
     slowing down would not help, so the rate stays near the ceiling (goodput is then
-    (1 - p) x ceiling, the most there is). Up to 70%: when nine in ten are refused,
-    too few get through to tell a random share from a rate-driven one every time."""
+    (1 - p) x ceiling, the most there is). Up to 70%: when nine in ten are refused at
+    random, too few get through to tell a random share from a rate-driven one every
+    time."""
     rng = random.Random(seed)
     clock = _Clock()
     bucket = TokenBucket(ceiling, clock=clock)
