@@ -9,7 +9,8 @@ is accepted only when
 - its ``Content-Type`` is not an HTML page (``text/html``, ``application/xhtml+xml``),
   unless the object is a workspace file whose own name says HTML;
 - a notebook's ``SOURCE`` export begins with its language's header line;
-- a file's byte count is the ``size`` the listing reported for it.
+- a file's byte count is the ``size`` the listing reported for it (``ObjectInfo.size``,
+  "only applicable to files", https://docs.databricks.com/api/workspace/workspace/list).
 
 Anything else raises :class:`~gitsync.retry.UnexpectedExportError`, which the retry
 policy treats as transient (retried with backoff); an object whose export stays wrong is

@@ -92,8 +92,10 @@ def invalid_name_reason(name: str, *, top_level: bool) -> str | None:
         return "is not valid Unicode (unpaired surrogate)"
     if len(encoded) > MAX_NAME_BYTES:
         # git stores any length, but a checkout creates the file: ext4, XFS, btrfs and
-        # ZFS refuse names over 255 bytes (NAME_MAX), APFS and NTFS over 255 UTF-16 units
-        # (never more than the UTF-8 bytes), so `git clone` of the backup would fail.
+        # ZFS refuse names over 255 bytes (NAME_MAX, linux include/uapi/linux/limits.h),
+        # NTFS over 255 UTF-16 units (learn.microsoft.com/windows/win32/fileio/
+        # maximum-file-path-limitation: "255 characters" a component) and APFS likewise;
+        # UTF-16 units are never more than UTF-8 bytes, so 255 bytes is safe everywhere.
         return (
             f"is {len(encoded)} bytes long in UTF-8: file systems allow at most "
             f"{MAX_NAME_BYTES} per name, and a clone of the backup would fail"
