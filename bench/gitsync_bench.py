@@ -463,69 +463,68 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"$ {command}")
     print(setting)
-    if results:  # --scenarios none: only the storm table
-        print(
-            "floor s = max(list requests / list rate, export requests / export rate), logical"
-            " requests (retries left out): the two endpoints have separate buckets and gitsync"
-            " runs them concurrently; sum-floor s = the two added"
+    print(
+        "floor s = max(list requests / list rate, export requests / export rate), logical"
+        " requests (retries left out): the two endpoints have separate buckets and gitsync"
+        " runs them concurrently; sum-floor s = the two added"
+    )
+    cols = [
+        "scenario",
+        "list req",
+        "export req",
+        "wall s",
+        "in-run s",
+        "floor s",
+        "wall/floor",
+        "sum-floor s",
+        "peak RSS MB",
+        "max RSS incl. git MB",
+        "commits",
+        "baseline s",
+        "speed-up",
+    ]
+    rows: list[list[str]] = []
+    mark = "*" if scale != 1 else ""
+    for r in results:
+        b = baseline.get(r.name)
+        rows.append(
+            [
+                r.name,
+                str(r.list_requests),
+                str(r.export_requests),
+                f"{r.wall:.1f}",
+                f"{r.in_run:.1f}",
+                f"{r.floor:.1f}",
+                f"{r.wall / r.floor:.2f}" if r.floor else "-",
+                f"{r.floor_sum:.1f}",
+                f"{r.rss_mb:.0f}",
+                f"{r.git_rss_mb:.0f}",
+                str(r.commits),
+                "-" if b is None else f"{b * scale:.1f}{mark}",
+                "-" if b is None else f"{b * scale / r.wall:.1f}x{mark}",
+            ]
         )
-        cols = [
-            "scenario",
-            "list req",
-            "export req",
-            "wall s",
-            "in-run s",
-            "floor s",
-            "wall/floor",
-            "sum-floor s",
-            "peak RSS MB",
-            "max RSS incl. git MB",
-            "commits",
-            "baseline s",
-            "speed-up",
-        ]
-        rows: list[list[str]] = []
-        mark = "*" if scale != 1 else ""
-        for r in results:
-            b = baseline.get(r.name)
-            rows.append(
-                [
-                    r.name,
-                    str(r.list_requests),
-                    str(r.export_requests),
-                    f"{r.wall:.1f}",
-                    f"{r.in_run:.1f}",
-                    f"{r.floor:.1f}",
-                    f"{r.wall / r.floor:.2f}" if r.floor else "-",
-                    f"{r.floor_sum:.1f}",
-                    f"{r.rss_mb:.0f}",
-                    f"{r.git_rss_mb:.0f}",
-                    str(r.commits),
-                    "-" if b is None else f"{b * scale:.1f}{mark}",
-                    "-" if b is None else f"{b * scale / r.wall:.1f}x{mark}",
-                ]
-            )
-        widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(cols)]
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)) + " |")
-        print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-        for row in rows:
-            print("| " + " | ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) + " |")
+    widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(cols)]
+    print("| " + " | ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print("| " + " | ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) + " |")
+    print(
+        "measured in this run: every gitsync column. wall: the gitsync process, start to exit"
+        " (includes ~3 s of Python + databricks-sdk import); in-run: the report's total, from"
+        " the first request on; RSS: VmHWM of gitsync, and of the largest process of its tree"
+    )
+    if baseline:
+        how = f"scaled x{scale:g} from {baseline_n} notebooks" if scale != 1 else "not scaled"
         print(
-            "measured in this run: every gitsync column. wall: the gitsync process, start to exit"
-            " (includes ~3 s of Python + databricks-sdk import); in-run: the report's total, from"
-            " the first request on; RSS: VmHWM of gitsync, and of the largest process of its tree"
+            f"{mark or 'baseline'}{' ' if mark else ': '}baseline (legacy databricks-cli 0.18"
+            f" export_dir + git add -A + commit) {baseline_source}, {how}"
+            + (" (it is sequential: time grows linearly with the object count)" if mark else "")
         )
-        if baseline:
-            how = f"scaled x{scale:g} from {baseline_n} notebooks" if scale != 1 else "not scaled"
-            print(
-                f"{mark or 'baseline'}{' ' if mark else ': '}baseline (legacy databricks-cli 0.18"
-                f" export_dir + git add -A + commit) {baseline_source}, {how}"
-                + (" (it is sequential: time grows linearly with the object count)" if mark else "")
-            )
-        print(
-            "machine load: a shared machine, other workloads may run at the same time; "
-            + "; ".join(loads)
-        )
+    print(
+        "machine load: a shared machine, other workloads may run at the same time; "
+        + "; ".join(loads)
+    )
     print_storms(args, storms)
     for r in [*results, *storms]:
         if not r.verified.startswith("tree =="):
