@@ -13,7 +13,9 @@ line on stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -107,11 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class OutputError(Exception):
+    """An output file cannot be written; ``str(err)`` is one line naming it and what to do."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     root: Path = args.root.resolve()
     try:
         if args.command == "plan":
+            _check_target(getattr(args, "json", None), "--json")
             return _plan(root, args)
         if args.command == "validate":
             return _validate(root, args)
@@ -119,8 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _reference(args)
         if args.command == "access":
             return _access(root, args)
+        _check_target(getattr(args, "json", None), "--json")
         return _diff(root, args)
-    except (ConfigError, StackFileError, GitRefError) as error:
+    except (ConfigError, StackFileError, GitRefError, OutputError) as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
     except DuplicateResourceError as error:
@@ -149,6 +157,12 @@ def _plan(root: Path, args: argparse.Namespace) -> int:
 
 def _validate(root: Path, args: argparse.Namespace) -> int:
     stacks: list[str] = stack_names(root) if args.all else list(args.stacks)
+    if not stacks and args.all:
+        print(
+            f"validate --all: no Pulumi.<stack>.yaml in {root}; is this the project root (--root)?",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     if not stacks:
         print("validate: name one or more stacks, or --all", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -210,13 +224,71 @@ def _access(root: Path, args: argparse.Namespace) -> int:
 def _reference(args: argparse.Namespace) -> int:
     if args.write is None:
         sys.stdout.write(print_reference())
-    elif write_reference(args.write):
+        return EXIT_OK
+    path: Path = args.write
+    try:
+        changed = write_reference(path)
+    except FileNotFoundError:
+        raise OutputError(
+            f"{path}: no such file; --write replaces the generated blocks of an existing "
+            "README (without --write the tables go to standard output)"
+        ) from None
+    except UnicodeDecodeError:
+        raise OutputError(f"{path}: is not UTF-8 text; --write needs the README") from None
+    except ValueError as error:  # the markers are missing
+        raise OutputError(
+            f"{path}: {error}; add both marker lines where the tables belong, then rerun"
+        ) from None
+    except OSError as error:
+        raise OutputError(f"{path}: cannot rewrite it: {_reason(error)}") from None
+    if changed:
         print(f"{args.write}: config reference updated")
     return EXIT_OK
 
 
+def _reason(error: OSError) -> str:
+    return error.strerror or type(error).__name__
+
+
+def _check_target(target: str | None, option: str) -> None:
+    """Refuse an output path that cannot be written before any work is done."""
+    if target is None or target == "-":
+        return
+    path = Path(target)
+    if path.is_dir():
+        raise OutputError(f"{option} {target}: is a folder; name a file in it")
+    if not path.parent.is_dir():
+        raise OutputError(
+            f"{option} {target}: the folder {path.parent} does not exist; create it first"
+        )
+
+
 def _write(target: str, text: str, stdout: TextIO | None = None) -> None:
+    """Write ``text`` to ``target`` ('-': standard output) whole or not at all.
+
+    A regular file is written beside itself and renamed over, so a full disk or a lost
+    permission leaves the old file as it was (and no half-written JSON for a tool to read);
+    a device or a pipe (``/dev/stdout``) is written as is.
+    """
     if target == "-":
         (stdout or sys.stdout).write(text)
-    else:
-        Path(target).write_text(text, encoding="utf-8")
+        return
+    path = Path(target)
+    data = text.encode("utf-8")
+    try:
+        if path.exists() and not path.is_file():
+            with path.open("wb") as stream:
+                stream.write(data)
+            return
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with tmp.open("wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+            tmp.replace(path)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+    except OSError as error:
+        raise OutputError(f"--json {target}: cannot write it: {_reason(error)}") from None

@@ -27,22 +27,34 @@ class GitRefError(Exception):
 
 def plan_at_ref(root: Path, ref: str, stack: str) -> dict[str, Any] | None:
     """The plan JSON of ``stack`` at ``ref``, or ``None`` if the stack file is not there."""
+    inside = _run_git(root, "rev-parse", "--is-inside-work-tree")
+    if inside.returncode != 0:
+        # Without this, every ref would read as "not a commit": the user would hunt for
+        # a typo in a ref that is fine.
+        raise GitRefError(
+            f"{ref}: {root} is not inside a git repository (git: {_last_line(inside.stderr)}); "
+            "run diff --against from a clone of the project, or compare two stacks: "
+            "diff STACK OTHER"
+        )
     commit = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if not commit:
         raise GitRefError(f"{ref}: not a commit in the repository at {root}")
     prefix = _git(root, "rev-parse", "--show-prefix")
-    archive = subprocess.run(
-        [
-            "git",
-            "-C",
-            str(root),
-            "archive",
-            "--format=tar",
-            f"{commit}:{prefix}" if prefix else commit,
-        ],
-        capture_output=True,
-        check=False,
-    )
+    try:
+        archive = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(root),
+                "archive",
+                "--format=tar",
+                f"{commit}:{prefix}" if prefix else commit,
+            ],
+            capture_output=True,
+            check=False,
+        )
+    except OSError as err:
+        raise GitRefError(f"{ref}: cannot run git archive: {err.strerror or err}") from None
     if archive.returncode != 0:
         raise GitRefError(f"{ref}: git archive failed: {_last_line(archive.stderr)}")
     with tempfile.TemporaryDirectory(prefix="dataops-ref-") as tmp:
@@ -67,7 +79,10 @@ def plan_at_ref(root: Path, ref: str, stack: str) -> dict[str, Any] | None:
         )
         if result.returncode != 0:
             raise GitRefError(f"{ref}: planning {stack} failed: {_last_line(result.stderr)}")
-        plan: dict[str, Any] = json.loads(result.stdout)
+        try:
+            plan: dict[str, Any] = json.loads(result.stdout)
+        except ValueError:
+            raise GitRefError(f"{ref}: planning {stack} did not print a JSON plan") from None
         return plan
 
 
@@ -76,10 +91,19 @@ def _has_policy_flag(tree: Path) -> bool:
     return cli.is_file() and "--no-policy" in cli.read_text(encoding="utf-8")
 
 
+def _run_git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
+        )
+    except OSError as err:  # git not installed, or not runnable
+        raise GitRefError(
+            f"cannot run git ({err.strerror or err}): diff --against needs git on PATH"
+        ) from None
+
+
 def _git(root: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
-    )
+    result = _run_git(root, *args)
     if result.returncode != 0 and args[0] != "rev-parse":
         raise GitRefError(f"git {' '.join(args)}: {_last_line(result.stderr)}")
     return result.stdout.strip()

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from components.config import FOREIGN_NAMESPACES, PROJECT, ConfigError
+from dataops.safe_yaml import YamlRefusedError, load_mapping
 
 SECRET_PLACEHOLDER_PREFIX = "offline-secret-placeholder"
 PROJECT_FILE = "Pulumi.yaml"
@@ -86,8 +85,19 @@ def read_stack_file(root: Path, stack: str) -> StackFile:
     if not path.is_file():
         known = ", ".join(stack_names(root)) or "none"
         raise StackFileError(f"{path.name}: no such stack file in {root} (stacks: {known})")
-    stack_file = parse_stack_file(stack, path, path.read_text(encoding="utf-8"))
+    stack_file = parse_stack_file(stack, path, _read_bytes(path))
     return apply_project_config(stack_file, read_project_config(root))
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, or one line saying why they cannot be read (no traceback)."""
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise StackFileError(
+            f"{path.name}: cannot read {path}: {reason}; check that it is a readable file"
+        ) from None
 
 
 def read_project_config(root: Path) -> dict[str, Any]:
@@ -95,7 +105,7 @@ def read_project_config(root: Path) -> dict[str, Any]:
     path = root / PROJECT_FILE
     if not path.is_file():
         raise StackFileError(f"{PROJECT_FILE}: not found in {root}; is this the project root?")
-    document = _load_yaml(path.name, path.read_text(encoding="utf-8"))
+    document = _load_yaml(path.name, _read_bytes(path))
     config = document.get("config") or {}
     if not isinstance(config, dict):
         raise StackFileError(f"{PROJECT_FILE}: config: must be a mapping")
@@ -143,7 +153,7 @@ def apply_project_config(stack_file: StackFile, declarations: Mapping[str, Any])
     )
 
 
-def parse_stack_file(stack: str, path: Path, text: str) -> StackFile:
+def parse_stack_file(stack: str, path: Path, text: str | bytes) -> StackFile:
     """Parse a stack file's text; keys are refused unless their namespace is known."""
     document = _load_yaml(path.name, text)
     return stack_file_from_document(stack, path, document)
@@ -175,14 +185,9 @@ def _full_key(key: str) -> str:
     return key if ":" in key else f"{PROJECT}:{key}"
 
 
-def _load_yaml(file_name: str, text: str) -> dict[str, Any]:
+def _load_yaml(file_name: str, data: str | bytes) -> dict[str, Any]:
+    # Duplicate keys, non-UTF-8, depth and alias expansion are refused (dataops/safe_yaml.py).
     try:
-        document = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "is not valid YAML"
-        raise StackFileError(f"{file_name}:{where}: {problem}") from None
-    if not isinstance(document, dict):
-        raise StackFileError(f"{file_name}: must be a mapping with a 'config' key")
-    return document
+        return load_mapping(file_name, data)
+    except YamlRefusedError as err:
+        raise StackFileError(str(err)) from None

@@ -15,6 +15,7 @@ from gitsync import __version__
 from gitsync.errors import EXIT_FATAL, EXIT_INCOMPLETE, EXIT_OK, GitsyncError
 from gitsync.folder_export import EXPORT_MODES
 from gitsync.gitwriter import check_git, redact
+from gitsync.paths import normalize_source
 from gitsync.report import Report
 from gitsync.retry import RetryPolicy
 from gitsync.sync import Options, run
@@ -111,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     r.add_argument("--source", required=True, help="workspace folder to mirror, e.g. /Clients")
+    r.add_argument(
+        "--allow-root",
+        action="store_true",
+        help="allow --source / (the whole workspace, every user's folder included)",
+    )
     r.add_argument("--repo", required=True, help="git remote: URL or path of a (bare) repository")
     r.add_argument("--branch", default="main", help="branch to write (default: main)")
     r.add_argument("--report", type=Path, help="write a JSON report of the run to this file")
@@ -188,6 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 50)",
     )
     r.add_argument(
+        "--max-folder-delete",
+        type=_number(int, minimum=-1, maximum=10**9),
+        default=10,
+        help="a folder listed empty (twice) that held more than this many files on the branch "
+        "is kept and reported, not emptied (default 10)",
+    )
+    r.add_argument(
         "--allow-mass-delete",
         action="store_true",
         help="delete whatever the workspace no longer has, however much (see --max-delete-percent)",
@@ -250,6 +263,10 @@ def _check_branch(parser: argparse.ArgumentParser, branch: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        args.source = normalize_source(args.source, allow_root=args.allow_root)
+    except ValueError as err:
+        parser.error(f"argument --source: {err}")
     if args.report:
         _check_report(parser, args.report)
     report = Report(source=args.source, repo=redact(args.repo), branch=args.branch)
@@ -277,6 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             git_timeout=args.git_timeout,
             max_delete_percent=args.max_delete_percent,
             allow_mass_delete=args.allow_mass_delete,
+            max_folder_delete=args.max_folder_delete,
+            allow_root=args.allow_root,
             progress=progress,
             export_mode=args.export_mode,
             folder_threshold=args.folder_threshold,

@@ -498,18 +498,17 @@ class GitRepo:
             f"push to {self.shown} failed: {push_failure_detail(proc.stdout, proc.stderr)}"
         )
 
-    def remote_has(self, sha: str, tag: str) -> bool:
-        """Whether the remote's branch and ``tag`` both point at ``sha``."""
-        proc = self.git(
-            "ls-remote", self.remote, self.ref, f"refs/tags/{tag}", check=False, network=True
-        )
+    def remote_has(self, sha: str, tag: str | None) -> bool:
+        """Whether the remote's branch and ``tag`` (if any) both point at ``sha``."""
+        tags = [f"refs/tags/{tag}"] if tag else []
+        proc = self.git("ls-remote", self.remote, self.ref, *tags, check=False, network=True)
         if proc.returncode:
             return False
         refs = {
             ref: sha_
             for sha_, _, ref in (ln.partition("\t") for ln in proc.stdout.decode().splitlines())
         }
-        return refs.get(self.ref) == sha and refs.get(f"refs/tags/{tag}") == sha
+        return refs.get(self.ref) == sha and (not tag or refs.get(f"refs/tags/{tag}") == sha)
 
     def free_tag(self, name: str) -> str:
         """``name``, or ``name-2``, ``name-3``... if the remote has it (two runs in a second)."""

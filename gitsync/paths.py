@@ -13,6 +13,16 @@ EXTENSIONS: dict[Language, str] = {
 }
 
 META_DIR = ".gitsync"
+# Bytes a file name may have on the file systems a clone lands on (NAME_MAX on Linux).
+MAX_NAME_BYTES = 255
+
+
+def language_of(git_path: str) -> Language | None:
+    """The notebook language a git path's extension stands for (``EXTENSIONS`` reversed)."""
+    for language, ext in EXTENSIONS.items():
+        if git_path.endswith(ext):
+            return language
+    return None
 
 
 # Code points HFS+ ignores in file names, so ".g\u200cit" is ".git" on a Mac (git's
@@ -77,10 +87,45 @@ def invalid_name_reason(name: str, *, top_level: bool) -> str | None:
     if "\x00" in name or "/" in name:
         return "contains NUL or '/'"
     try:
-        name.encode("utf-8")
+        encoded = name.encode("utf-8")
     except UnicodeEncodeError:
         return "is not valid Unicode (unpaired surrogate)"
+    if len(encoded) > MAX_NAME_BYTES:
+        # git stores any length, but a checkout creates the file: ext4, XFS, btrfs and
+        # ZFS refuse names over 255 bytes (NAME_MAX, linux include/uapi/linux/limits.h),
+        # NTFS over 255 UTF-16 units (learn.microsoft.com/windows/win32/fileio/
+        # maximum-file-path-limitation: "255 characters" a component) and APFS likewise;
+        # UTF-16 units are never more than UTF-8 bytes, so 255 bytes is safe everywhere.
+        return (
+            f"is {len(encoded)} bytes long in UTF-8: file systems allow at most "
+            f"{MAX_NAME_BYTES} per name, and a clone of the backup would fail"
+        )
     return None
+
+
+def normalize_source(text: str, *, allow_root: bool = False) -> str:
+    """The workspace folder ``text`` names, as one spelling: absolute, single slashes, no
+    trailing slash. ``ValueError`` (a one-line reason) if it cannot be a source folder.
+
+    One spelling matters because the branch records the source it mirrors and refuses
+    another: ``/Clients/`` and ``/Clients`` must be the same folder. The workspace root
+    mirrors everything (every user's home folder): only with ``allow_root``.
+    """
+    if not text.strip():
+        raise ValueError("is empty: name a workspace folder such as /Clients")
+    if not text.startswith("/"):
+        raise ValueError(f"{text!r} is not absolute: workspace paths start with '/'")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise ValueError(f"{text!r} contains a control character")
+    parts = [p for p in text.split("/") if p]
+    if any(p in (".", "..") for p in parts):
+        raise ValueError(f"{text!r} contains '.' or '..': name the folder itself")
+    if not parts and not allow_root:
+        raise ValueError(
+            f"{text!r} is the workspace root, which holds every user's folder: name the "
+            "folder to mirror, or pass --allow-root to mirror the whole workspace"
+        )
+    return "/" + "/".join(parts)
 
 
 def leaf_name(info: ObjectInfo) -> tuple[str | None, str | None]:

@@ -109,6 +109,8 @@ class Report:
         ]
         if self.tag:
             parts.append(f"tag {self.tag}")
+        elif self.pushed:
+            parts.append("not tagged (nothing mirrored, everything failed)")
         folder = _folder_summary(self.export_modes)
         if folder:
             parts.append(folder)

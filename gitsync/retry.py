@@ -2,13 +2,16 @@
 
 The rule:
 
-- 429 and 503 (the service is shedding load): wait what ``Retry-After`` says (seconds,
-  fractional seconds or an HTTP date; 1 s if it says nothing or nothing readable) plus
-  up to 20% jitter, and pause the whole endpoint for that long. At most
+- 429 and 503 (the service is shedding load): the request waits what ``Retry-After``
+  says (seconds, fractional seconds or an HTTP date; 1 s if it says nothing or nothing
+  readable) plus up to 20% jitter, and the endpoint's rate goes down in proportion to the
+  share of 429s (``ratelimit.py``, AIMD); a ``Retry-After`` of ``pause_endpoint_after``
+  (10 s) or more pauses the whole endpoint for that long. At most
   ``max_throttled`` such waits per request; they do not draw on the error budget,
   because the service told us exactly when to come back. A wait longer than
   ``max_retry_after`` (300 s) is not waited out: the request fails.
-- other 5xx, connection resets, dropped connections, truncated bodies, timeouts:
+- other 5xx, connection resets, dropped connections, truncated bodies, timeouts, and an
+  export that is not what was asked for (``exportcheck.py``: a proxy's HTML page):
   exponential backoff ``base * 2**(n-1)`` capped at ``max_delay``, with "equal jitter"
   (half fixed, half random) so that workers that failed together do not retry together.
   At most ``max_attempts`` per request, and every such retry draws on the run's
@@ -85,6 +88,12 @@ class TruncatedBodyError(requests.exceptions.ChunkedEncodingError):
     """A response body that ended before its Content-Length (urllib3 1.x does not check)."""
 
 
+class UnexpectedExportError(Exception):
+    """A complete export body that is not what was asked for (``exportcheck.py``): an HTML
+    page, a notebook without its header, a file of another size. Transient: a proxy's
+    page or a swapped body is retried; if it persists, the object is reported."""
+
+
 def parse_retry_after(value: str | None, now: float) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: delta-seconds (fractions accepted,
     as some proxies send them) or an HTTP date (``now`` is the epoch time). None when
@@ -145,6 +154,8 @@ def classify(
         return Classified(Outcome.PERMANENT, f"{code or status}: {msg}")
     if isinstance(err, TruncatedBodyError):
         return Classified(Outcome.TRANSIENT, f"truncated body: {err}")
+    if isinstance(err, UnexpectedExportError):
+        return Classified(Outcome.TRANSIENT, f"unexpected export: {err}")
     if isinstance(err, requests.Timeout):
         return Classified(Outcome.TRANSIENT, "timeout")
     if isinstance(err, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
@@ -161,6 +172,11 @@ class RetryPolicy:
     max_attempts: int = 8  # per request, for errors (not 429s)
     max_throttled: int = 30  # per request, for 429/503 waits
     max_retry_after: float = 300.0  # a longer Retry-After fails the request
+    # A Retry-After this long is a real break (maintenance, a hard stop): the whole
+    # endpoint waits. A shorter one is waited by its request alone, and the endpoint's
+    # rate is lowered instead (ratelimit.py): pausing every worker for every 429 of a
+    # storm left the endpoint idle most of the time.
+    pause_endpoint_after: float = 10.0
     base_delay: float = 0.5
     max_delay: float = 30.0
     budget_min: int = 200

@@ -12,7 +12,11 @@ with the manifest of the commit the run builds on:
 Deletions are only known once the walk is complete; they are the writer's last step.
 A folder that cannot be listed protects everything mirrored under it from deletion: only
 a listing the service answered, or a ``RESOURCE_DOES_NOT_EXIST`` that a get-status
-confirms, ever empties a folder.
+confirms, ever empties a folder. An answered listing that is empty (``200 {}``) for a
+folder the branch holds files under is asked again, and if the folder held more than
+``max_folder_delete`` files it is kept and reported, not emptied: a proxy's or the
+service's ``{}`` for one folder is otherwise indistinguishable from a folder emptied by
+hand, and the run-wide mass-delete guard cannot see one folder among thousands.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from gitsync.paths import invalid_name_reason, leaf_name, relative
 from gitsync.report import Report
 from gitsync.retry import Outcome
 from gitsync.workspace import RequestFailedError, RunAbortedError, Workspace, describe_failure
+
+# What ``Scanner._list_once`` answers for a folder confirmed deleted during the walk.
+_GONE: list[ObjectInfo] = []
 
 
 class Abort:
@@ -90,8 +97,10 @@ class Scanner:
         report: Report,
         abort: Abort,
         on_folder: Callable[[str, list[ObjectInfo], list[ExportJob]], None] | None = None,
+        max_folder_delete: int | None = None,
     ) -> None:
         self.ws = ws
+        self.max_folder_delete = max_folder_delete  # None: no per-folder guard
         self.source = source.rstrip("/") or "/"
         self.base = base
         self.base_tree = base_tree
@@ -109,6 +118,7 @@ class Scanner:
         # Breadth-first would list every engagement folder (half the walk) before the
         # first NOTEBOOKS folder, leaving the export bucket idle meanwhile.
         self._queue: queue.LifoQueue[str | None] = queue.LifoQueue()
+        self._held: dict[str, int] | None = None  # folder -> files under it on the branch
         self._pending = 0
         self._lock = threading.Lock()
         self._done = threading.Event()
@@ -161,9 +171,46 @@ class Scanner:
         with self._lock:
             self.result.keep_prefixes.append(rel + "/" if rel else "")
 
+    def _held_under(self, rel_dir: str) -> int:
+        """Files the branch holds under the folder ``rel_dir`` ("" is the source)."""
+        with self._lock:
+            if self._held is None:
+                held: dict[str, int] = {}
+                for p in self.base_tree:
+                    if p.startswith(".gitsync/"):
+                        continue
+                    parts = p.split("/")
+                    for i in range(len(parts)):
+                        folder = "/".join(parts[:i])
+                        held[folder] = held.get(folder, 0) + 1
+                self._held = held
+            return self._held.get(rel_dir, 0)
+
     def _list(self, path: str) -> None:
+        objects = self._list_once(path)
+        if objects is None or objects is _GONE:
+            return
+        if not objects and self._held_under(self._rel_dir(path)):
+            # One empty answer is not proof that a folder the branch holds files under was
+            # emptied: ask again before its files become deletions.
+            objects = self._list_once(path)
+            if objects is None or objects is _GONE:
+                return
+            held = self._held_under(self._rel_dir(path))
+            if not objects and self.max_folder_delete is not None and held > self.max_folder_delete:
+                self._keep(
+                    path,
+                    f"listed empty twice, but the branch holds {held} files under it (more "
+                    f"than --max-folder-delete {self.max_folder_delete}): kept; if the folder "
+                    "really was emptied, rerun with --allow-mass-delete",
+                )
+                return
+        self._walk_listing(path, objects)
+
+    def _list_once(self, path: str) -> list[ObjectInfo] | None:
+        """The folder's listing, or None when it cannot be listed (reported, kept)."""
         try:
-            objects = self.ws.list_dir(path)
+            return self.ws.list_dir(path)
         except RequestFailedError as err:
             c = err.classified
             if c.outcome is Outcome.AUTH or path == self.source:
@@ -173,11 +220,13 @@ class Scanner:
                 if fatal is not None:
                     raise fatal from None
                 self._keep(path, f"permission denied: {c.reason}")
-                return
+                return None
             if c.outcome is Outcome.NOT_FOUND and self._confirmed_gone(path):
-                return  # deleted while we walked: its files are deletions
+                return _GONE  # deleted while we walked: its files are deletions
             self._keep(path, c.reason)
-            return
+            return None
+
+    def _walk_listing(self, path: str, objects: list[ObjectInfo]) -> None:
         if any((o.path or "").rstrip("/") == path.rstrip("/") for o in objects):
             # workspace/list of a path that is no longer a folder answers the object
             # itself: the folder was replaced during the walk. The next run settles it.

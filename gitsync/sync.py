@@ -20,6 +20,7 @@ blobs, so the writer cannot tell the two apart.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import queue
 import threading
 import time
@@ -44,6 +45,7 @@ from gitsync.gitwriter import (
     op_modify,
 )
 from gitsync.manifest import STATE_PATH, Entry, Manifest, render_state, shard_path
+from gitsync.paths import language_of, normalize_source
 from gitsync.progress import Progress, bar
 from gitsync.report import Report
 from gitsync.retry import Outcome, RetryPolicy
@@ -79,6 +81,10 @@ class Options:
     git_timeout: float = 900.0
     max_delete_percent: float = 50.0
     allow_mass_delete: bool = False
+    # An empty listing of a folder that held more files than this on the branch is asked
+    # again, and if it is still empty the folder is kept (reported), not emptied.
+    max_folder_delete: int = 10
+    allow_root: bool = False
     tag_prefix: str = "backup/"
     progress: bool = False
     export_mode: ExportMode = "auto"
@@ -485,9 +491,13 @@ def run(opts: Options, report: Report, client: WorkspaceClient | None = None) ->
         "export": opts.limits.export_rate,
         "get-status": opts.limits.status_rate,
     }
-    source = opts.source.rstrip("/") or "/"
-    if not source.startswith("/"):
-        raise WorkspaceError(f"--source {opts.source!r} must be an absolute workspace path")
+    try:
+        source = normalize_source(opts.source, allow_root=opts.allow_root)
+    except ValueError as err:
+        raise WorkspaceError(f"--source {err}") from None
+    # One spelling everywhere: the branch's state and commit messages record this one.
+    opts = dataclasses.replace(opts, source=source)
+    report.source = source
     check_git()
     abort = Abort()
     pool = opts.list_workers + opts.export_workers + 4
@@ -538,12 +548,18 @@ def _run(
                 f"(no {STATE_PATH}); use a new branch"
             )
         if state is not None:
-            if state.get("source") != source:
+            recorded = state.get("source")
+            try:
+                same = normalize_source(str(recorded), allow_root=True) == source
+            except ValueError:
+                same = False
+            if not same:
                 raise RepoError(
-                    f"branch {opts.branch} of {repo.shown} mirrors {state.get('source')}, "
+                    f"branch {opts.branch} of {repo.shown} mirrors {recorded}, "
                     f"not {source}; use another branch"
                 )
-            need_state = False
+            # A state written as '/Clients/' (before sources were normalised) is rewritten.
+            need_state = recorded != source
         subject = repo.git("log", "-1", "--format=%s", base).stdout.decode().strip()
         report.resumed = subject.startswith("gitsync: checkpoint")
     t_prepared = time.monotonic()
@@ -632,6 +648,7 @@ def _run(
         report=report,
         abort=abort,
         on_folder=on_folder,
+        max_folder_delete=None if opts.allow_mass_delete else opts.max_folder_delete,
     )
     exporters = [
         threading.Thread(target=export_worker, name=f"gitsync-export-{i}", daemon=True)
@@ -655,7 +672,7 @@ def _run(
     pusher.stop()
     t_written = time.monotonic()
 
-    report.requests = {ep: s.as_dict() for ep, s in ws.stats.items()}
+    report.requests = ws.request_stats()
     report.export_modes = folders.stats.as_dict()
     report.floor_seconds = round(
         max(
@@ -679,10 +696,20 @@ def _run(
 
     head = writer.head
     assert head is not None  # a first run always commits (at least the manifest)
-    tag = repo.free_tag(f"{opts.tag_prefix}{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}")
+    c = report.counts
+    # A tag says "the mirror was verified at this time". A run that changed nothing and
+    # had failures (every export or listing failed: the workspace answered nothing
+    # usable) verified nothing: its commits are pushed, but it is not tagged.
+    verified = not c.failed or bool(c.added or c.modified or c.moved or c.deleted)
+    tag = (
+        repo.free_tag(f"{opts.tag_prefix}{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}")
+        if verified
+        else None
+    )
     t_push = time.monotonic()
     _final_push(repo, head, tag, report)
-    repo.tag_local(tag, head)
+    if tag is not None:
+        repo.tag_local(tag, head)
     report.pushed = True
     report.tag = tag
     report.head_commit = head
@@ -705,7 +732,7 @@ def _run(
     return report
 
 
-def _final_push(repo: GitRepo, head: str, tag: str, report: Report) -> None:
+def _final_push(repo: GitRepo, head: str, tag: str | None, report: Report) -> None:
     """Push the branch and the run's tag; retry what is not a refusal."""
     for delay in (*PUSH_RETRY_DELAYS, None):
         try:
@@ -729,7 +756,12 @@ def _export_one(
     """Export ``job`` and hand it to the writer; False if it was not exported."""
     path = job.ws_path
     try:
-        spool, size = ws.export(path, notebook=job.notebook, expected_size=job.size)
+        spool, size = ws.export(
+            path,
+            notebook=job.notebook,
+            expected_size=job.size,
+            language=language_of(job.git_path) if job.notebook else None,
+        )
     except RequestFailedError as err:
         c = err.classified
         if c.outcome is Outcome.AUTH:

@@ -30,9 +30,10 @@ import requests.adapters
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.clock import Clock as SdkClock
 from databricks.sdk.config import Config
-from databricks.sdk.service.workspace import ExportFormat, ObjectInfo
+from databricks.sdk.service.workspace import ExportFormat, Language, ObjectInfo
 
 from gitsync.errors import WorkspaceError
+from gitsync.exportcheck import HEAD_BYTES, check_export
 from gitsync.ratelimit import Clock, SystemClock, TokenBucket
 from gitsync.retry import (
     Classified,
@@ -212,13 +213,14 @@ class Workspace:
             if self._stopping():
                 raise RunAbortedError()
             waited = bucket.acquire(self._sleep)
+            sent_at = self.clock.monotonic()
             with self._lock:
                 stats.requests += 1
                 stats.wait_seconds += waited
             self.budget.note_request()
             _last.response = None
             try:
-                return fn()
+                result = fn()
             except Exception as raw:  # noqa: BLE001 - every failure is classified below
                 err = _unwrap(raw)
                 resp = _last_response()
@@ -231,6 +233,7 @@ class Workspace:
                 c = classify(err, status, after)
                 with self._lock:
                     stats.errors += 1
+                bucket.record(throttled=c.outcome is Outcome.THROTTLED, sent_at=sent_at)
                 if c.outcome is Outcome.THROTTLED:
                     wait_for = c.retry_after if c.retry_after is not None else 1.0
                     if wait_for > self.policy.max_retry_after:
@@ -242,10 +245,15 @@ class Workspace:
                     elif throttled < self.policy.max_throttled:
                         throttled += 1
                         wait = self.policy.throttle_wait(wait_for, self._rng())
-                        bucket.pause(wait)
                         with self._lock:
                             stats.throttled += 1
                             stats.retries += 1
+                        if wait_for >= self.policy.pause_endpoint_after:
+                            bucket.pause(wait)  # a real break: every worker waits
+                        else:
+                            # This request waits its Retry-After; the others go on at
+                            # the rate the bucket has just lowered (ratelimit.py).
+                            self._sleep(wait)
                         continue
                 if (
                     c.outcome is Outcome.TRANSIENT
@@ -260,6 +268,15 @@ class Workspace:
                 with self._lock:
                     stats.failed += 1
                 raise RequestFailedError(c) from None
+            bucket.record(throttled=False, sent_at=sent_at)
+            return result
+
+    def request_stats(self) -> dict[str, dict[str, float | int]]:
+        """Per endpoint: the report's counts and where the adaptive rate went."""
+        return {
+            ep: {**stats.as_dict(), **self.buckets[ep].as_dict()}
+            for ep, stats in self.stats.items()
+        }
 
     # -- the three endpoints
 
@@ -274,7 +291,12 @@ class Workspace:
         return self.call("list", lambda: list(self.client.workspace.list(path)))
 
     def export(
-        self, path: str, *, notebook: bool, expected_size: int | None = None
+        self,
+        path: str,
+        *,
+        notebook: bool,
+        expected_size: int | None = None,
+        language: Language | None = None,
     ) -> tuple[IO[bytes], int]:
         """The object's bytes (SOURCE for notebooks, as-is for files), rewound, and their size.
 
@@ -286,6 +308,10 @@ class Workspace:
         urllib3 2 raises on it, urllib3 1.x (Databricks runtimes up to 15.4 LTS ship it)
         silently returns the short body, so gitsync counts the bytes itself. Without a
         Content-Length (a chunked response) a file's listed ``size`` is the check.
+
+        A complete body must also be what was asked for (``exportcheck.check_export``:
+        not an HTML page, a notebook's header line, a file's listed size), or it is
+        retried like a transient error and never reaches git.
         """
 
         def once() -> tuple[IO[bytes], int]:
@@ -295,6 +321,7 @@ class Workspace:
             # Handed to the writer, which closes it once the bytes are in fast-import.
             spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY)  # noqa: SIM115
             size = 0
+            head = b""
             try:
                 while True:
                     chunk = stream.read(_READ_CHUNK)
@@ -302,7 +329,18 @@ class Workspace:
                         break
                     spool.write(chunk)
                     size += len(chunk)
+                    if len(head) < HEAD_BYTES:
+                        head += chunk[: HEAD_BYTES - len(head)]
                 _check_complete(resp, size, expected_size)
+                check_export(
+                    path,
+                    notebook=notebook,
+                    language=language,
+                    head=head,
+                    size=size,
+                    content_type=resp.headers.get("Content-Type") if resp is not None else None,
+                    listed_size=expected_size,
+                )
             except BaseException:
                 spool.close()
                 raise

@@ -8,14 +8,22 @@ import json
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from plan_helpers import CONNECTOR, CONTAINER, RG, ROLE, SHIPPED_STACKS, STORAGE, WORKSPACE
 
+from components.config import ConfigError
 from dataops.cli import main
 from dataops.engine import PROJECT_ROOT, render_stack
+from dataops.safe_yaml import YamlRefusedError, check_file, load_mapping
+from dataops.stackfile import StackFileError, parse_stack_file
 from dataops.tree import summary_line
 
 SLICE_TYPES = {
@@ -251,3 +259,201 @@ def test_diff_against_a_ref_without_the_stack_adds_everything(repository: Path) 
         == f"{len(qa.resources)} to add, 0 to change, 0 to remove, 0 unchanged, "
         f"{len(qa.outputs)} outputs changed"
     )
+
+
+# --- input a user can get wrong: one line, exit 2, never a traceback (issue #13) ---------
+
+
+def _bad_stack(project_root: Path, name: str, data: bytes) -> None:
+    (project_root / f"Pulumi.{name}.yaml").write_bytes(data)
+
+
+def _dev_with(project_root: Path, old: bytes, new: bytes) -> bytes:
+    text = (project_root / "Pulumi.dev.yaml").read_bytes()
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(
+    ("edit", "starts"),
+    [
+        # A plaintext value above the secure one: yaml.safe_load let the last one win.
+        (
+            lambda t: t.replace(b"config:\n", b"config:\n  dataops:azure: {}\n", 1),
+            "Pulumi.bad.yaml: line ",
+        ),
+        (lambda t: t + b"  dataops:note: caf\xe9\n", "Pulumi.bad.yaml: line "),
+        (lambda t: t + b"  dataops:deep: " + b"[" * 50_000 + b"]" * 50_000 + b"\n", "Pulumi.bad"),
+    ],
+    ids=["duplicate-key", "latin-1", "deep"],
+)
+def test_stack_files_yaml_cannot_hurt(
+    project_root: Path, edit: Callable[[bytes], bytes], starts: str
+) -> None:
+    _bad_stack(project_root, "bad", edit((project_root / "Pulumi.dev.yaml").read_bytes()))
+    for command in (["validate", "bad"], ["plan", "bad", "--json"]):
+        assert_one_line_error(dataops("--root", str(project_root), *command), starts)
+
+
+def test_duplicate_key_names_the_key_and_both_lines(project_root: Path) -> None:
+    _bad_stack(
+        project_root,
+        "bad",
+        b"config:\n  dataops:gitToken: ghp_plaintext\n  dataops:gitToken:\n    secure: v1:abc\n",
+    )
+    assert_one_line_error(
+        dataops("--root", str(project_root), "validate", "bad"),
+        "Pulumi.bad.yaml: line 3: config.dataops:gitToken: duplicate key (first on line 2)",
+    )
+
+
+def test_alias_bomb_is_refused_in_bounded_time(project_root: Path) -> None:
+    lines = ["config:", "  dataops:l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 10):
+        lines.append(f"  dataops:l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]")
+    _bad_stack(project_root, "bomb", ("\n".join(lines) + "\n").encode())
+    t0 = time.monotonic()
+    result = dataops("--root", str(project_root), "validate", "bomb")
+    assert time.monotonic() - t0 < 5
+    assert_one_line_error(result, "Pulumi.bomb.yaml: line ")
+    assert "through aliases" in result.stderr
+
+
+def test_unreadable_stack_or_project_file_is_one_line(
+    project_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name in ("Pulumi.staging.yaml", "Pulumi.yaml") and self.parent == project_root:
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    result = dataops("--root", str(project_root), "validate", "staging")
+    assert_one_line_error(result, "Pulumi.staging.yaml: cannot read ")
+    assert "Permission denied" in result.stderr
+
+
+def test_validate_all_reports_every_stack_past_an_unreadable_one(project_root: Path) -> None:
+    _bad_stack(project_root, "a-latin1", b"config:\n  dataops:x: caf\xe9\n")
+    _bad_stack(project_root, "b-dup", b"config:\n  dataops:x: 1\n  dataops:x: 2\n")
+    result = dataops("--root", str(project_root), "validate", "--all")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    errors = result.stderr.splitlines()
+    assert len(errors) == 2
+    assert errors[0].startswith("Pulumi.a-latin1.yaml: line 2: byte ")
+    assert errors[1].startswith("Pulumi.b-dup.yaml: line 3: config.dataops:x: duplicate key")
+    assert result.stdout.splitlines() == [
+        "Pulumi.dev.yaml: ok (dev)",
+        "Pulumi.prod.yaml: ok (prod)",
+        "Pulumi.staging.yaml: ok (staging)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("target", "starts"),
+    [
+        ("missing/plan.json", "--json {tmp}/missing/plan.json: the folder {tmp}/missing does not"),
+        (".", "--json {tmp}/.: is a folder"),
+        ("/dev/full", "--json /dev/full: cannot write it: No space left on device"),
+    ],
+    ids=["missing-folder", "folder", "full-disk"],
+)
+def test_plan_json_into_a_place_that_cannot_take_it(
+    tmp_path: Path, target: str, starts: str
+) -> None:
+    path = target if target.startswith("/") else f"{tmp_path}/{target}"
+    result = dataops("plan", "dev", "--no-policy", "--json", path)
+    assert_one_line_error(result, starts.format(tmp=tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing left behind
+
+
+def test_plan_json_keeps_the_old_file_when_the_write_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "plan.json"
+    target.write_text("previous plan\n")
+    real_replace = Path.replace
+
+    def full(self: Path, other: Any) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "replace", full)
+    result = dataops("plan", "dev", "--no-policy", "--json", str(target))
+    monkeypatch.setattr(Path, "replace", real_replace)
+    assert_one_line_error(result, f"--json {target}: cannot write it: No space left on device")
+    assert target.read_text() == "previous plan\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]
+
+
+def test_reference_write_into_a_missing_file_or_one_without_markers(tmp_path: Path) -> None:
+    missing = tmp_path / "NOPE.md"
+    assert_one_line_error(dataops("reference", "--write", str(missing)), f"{missing}: no such file")
+    assert not missing.exists()
+    plain = tmp_path / "README.md"
+    plain.write_text("# A readme without the generated blocks\n")
+    result = dataops("reference", "--write", str(plain))
+    assert_one_line_error(result, f"{plain}: the markers ")
+    assert "add both marker lines" in result.stderr
+    assert plain.read_text() == "# A readme without the generated blocks\n"
+
+
+def test_the_pulumi_entry_point_checks_the_stack_file_first(tmp_path: Path) -> None:
+    """``pulumi up`` runs __main__.py, which refuses the file before defining the stack."""
+    bad = tmp_path / "Pulumi.x.yaml"
+    bad.write_bytes(b"config:\n  dataops:a: 1\n  dataops:a: 2\n")
+    with pytest.raises(YamlRefusedError, match=r"^Pulumi.x.yaml: line 3: config.dataops:a: dup"):
+        check_file(bad)
+    check_file(tmp_path / "Pulumi.none.yaml")  # config from elsewhere: nothing to check
+    check_file(PROJECT_ROOT / "Pulumi.prod.yaml")
+    entry = (PROJECT_ROOT / "__main__.py").read_text()
+    assert entry.index("check_file(") < entry.index("define_stack()\n")
+
+
+def test_validate_all_in_a_folder_without_stacks(tmp_path: Path) -> None:
+    result = dataops("--root", str(tmp_path), "validate", "--all")
+    assert_one_line_error(result, f"validate --all: no Pulumi.<stack>.yaml in {tmp_path}")
+
+
+def test_diff_against_outside_a_git_repository(project_root: Path) -> None:
+    (project_root / "Pulumi.yaml").write_bytes((PROJECT_ROOT / "Pulumi.yaml").read_bytes())
+    result = dataops("diff", "dev", "--against", "main", cwd=project_root)
+    assert_one_line_error(result, f"main: {project_root} is not inside a git repository")
+    assert "diff STACK OTHER" in result.stderr
+
+
+_YAML_TOKENS = [
+    "config:", "\n", "  ", "    ", "- ", ": ", "dataops:x", "dataops:x", "key", "&a ", "*a",
+    "&b ", "*b", "[", "]", "{", "}", ", ", "'", '"', "secure: v1:x", "<<: ", "!!binary ",
+    "!!set ", "!!python/object ", "? ", "2024-01-01", "1e9", ".nan", "~", "#", "\t", "\xe9",
+    "\u2028", "%YAML 1.1\n", "---\n", "...\n", "|\n", ">-\n",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        st.binary(max_size=400),
+        st.lists(st.sampled_from(_YAML_TOKENS), max_size=60).map(lambda t: "".join(t).encode()),
+        st.lists(st.sampled_from(_YAML_TOKENS), max_size=60).map(
+            lambda t: "".join(t).encode("utf-16")
+        ),
+    )
+)
+def test_any_bytes_load_or_are_refused_in_one_line(data: bytes) -> None:
+    """Whatever bytes a stack file holds: a mapping of JSON values, or one refusal line."""
+    try:
+        document = load_mapping("Pulumi.any.yaml", data)
+    except YamlRefusedError as refused:
+        message = str(refused)
+        assert message.startswith("Pulumi.any.yaml: ")
+        assert "\n" not in message and "\r" not in message
+        return
+    assert isinstance(document, dict)
+    json.dumps(document)  # what the engine does with it next: must not raise
+    try:
+        parse_stack_file("any", Path("Pulumi.any.yaml"), data)
+    except (StackFileError, ConfigError) as refused:
+        assert "\n" not in str(refused)

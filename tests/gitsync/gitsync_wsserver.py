@@ -255,9 +255,15 @@ class Workspace:
             self._repath(child, f"{path}/{name}")
 
     def content(self, node: Node) -> bytes:
-        if node.content is not None:
-            return node.content
-        return synth_content(node)
+        """What a SOURCE export of ``node`` answers. A notebook's always begins with its
+        language's header line, as the service writes it; a test that stores a notebook
+        without one gets it added here."""
+        if node.content is None:
+            return synth_content(node)
+        header = HEADERS.get(node.language or "") if node.object_type == "NOTEBOOK" else None
+        if header is not None and not node.content.startswith(header):
+            return header + node.content
+        return node.content
 
     def walk(self, path: str = "/") -> Iterator[Node]:
         with self.lock:
@@ -335,7 +341,11 @@ class Bucket:
 
 @dataclass
 class Fault:
-    """What to do instead of answering. kind: status | reset | hang | truncate | truncate-fin.
+    """What to do instead of answering. kind: status | reset | hang | truncate | truncate-fin
+    | body.
+
+    ``body`` answers ``status`` (200) with ``content_type`` and ``body`` as they are: a
+    proxy's login page where an export was asked for, or a ``200 {}`` listing.
 
     ``truncate`` sends half an export's body and resets the connection; ``truncate-fin``
     sends half and closes cleanly (FIN), as a proxy cutting a stream short does: only a
@@ -349,6 +359,8 @@ class Fault:
     message: str = "injected fault"
     retry_after: int | float | str | None = None
     seconds: float = 0.0
+    content_type: str = "text/html; charset=utf-8"
+    body: bytes = b""
 
 
 FaultHook = Callable[[str, str, int], Fault | None]
@@ -404,6 +416,10 @@ class WorkspaceServer:
             for ep in ("list", "get-status", "export")
         }
         self.latency = latency
+        # A storm the bench can turn on: this share of the requests the bucket let through
+        # is answered 429 anyway, at random (the "random" storm of bench --storm-mode).
+        self.random_429 = 0.0
+        self._storm_rng = random.Random(5)
         self.faults: FaultHook | None = None
         self.archive_hook: ArchiveHook | None = None
         self.stats = Stats()
@@ -531,7 +547,9 @@ class _Handler(BaseHTTPRequestHandler):
             n = app.stats.bump(app.stats.requests, ep)
         if app.latency:
             time.sleep(app.latency)
-        if not app.buckets[ep].take():
+        if not app.buckets[ep].take() or (
+            app.random_429 and app._storm_rng.random() < app.random_429
+        ):
             with app.stats_lock:
                 app.stats.bump(app.stats.throttled, ep)
             self._error(
@@ -561,6 +579,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind == "hang":
             time.sleep(fault.seconds)
             self._reset()
+            return True
+        if fault.kind == "body":
+            self._send(fault.status, fault.body, fault.content_type)
             return True
         if fault.kind == "status":
             extra = (
@@ -843,6 +864,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--status-rate", type=float, default=50.0)
     ap.add_argument("--latency-ms", type=float, default=0.0)
     ap.add_argument(
+        "--random-429", type=float, default=0.0, help="answer this share of requests 429"
+    )
+    ap.add_argument(
         "--oversize-every", type=int, default=20_000, help="one notebook over 10 MiB per N"
     )
     args = ap.parse_args(argv)
@@ -856,6 +880,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
     )
+    srv.random_429 = args.random_429
     print(f"READY {srv.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         srv._httpd.serve_forever()

@@ -21,7 +21,7 @@ from gitsync_helpers import (
     manifest_of,
     pre_receive_hook,
 )
-from gitsync_wsserver import Fault, Workspace, WorkspaceServer
+from gitsync_wsserver import HEADERS, Fault, Workspace, WorkspaceServer
 
 import gitsync.sync
 from gitsync.cli import main as gitsync_main
@@ -483,9 +483,10 @@ def test_forbidden_notebook_and_folder_are_reported_and_the_rest_synced(
     assert problems[locked][0] == "failed" and "permission denied" in problems[locked][1]
     assert problems[f"{SOURCE}/2024/Secret"][0] == "list_failed"
     files = branch_files(remote)
-    assert files["2024/Secret/nb.py"] == b"s\n"  # an unlistable folder is never emptied
-    assert files["2024/E/NOTEBOOKS/nb 1.sql"] == b"select 1\n"  # previous version kept
-    assert files["2024/E/NOTEBOOKS/new.sql"] == b"select 2\n"
+    # An unlistable folder is never emptied; a refused notebook keeps its previous version.
+    assert files["2024/Secret/nb.py"] == HEADERS["PYTHON"] + b"s\n"
+    assert files["2024/E/NOTEBOOKS/nb 1.sql"] == HEADERS["SQL"] + b"select 1\n"
+    assert files["2024/E/NOTEBOOKS/new.sql"] == HEADERS["SQL"] + b"select 2\n"
     server.faults = None
     assert sync().code == EXIT_OK
     assert_mirror(remote, seeded)

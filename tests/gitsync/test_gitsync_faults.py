@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import urllib3.response
 from gitsync_helpers import SOURCE, Syncer, assert_mirror, branch_files, list_fault
-from gitsync_wsserver import Fault, Workspace, WorkspaceServer
+from gitsync_wsserver import HEADERS, Fault, Workspace, WorkspaceServer
 
 from gitsync.errors import EXIT_INCOMPLETE, EXIT_OK
 from gitsync.report import Report
@@ -144,8 +144,9 @@ def test_object_that_keeps_failing_is_reported_and_old_version_kept(
     assert [p["path"] for p in run.report["problems"]] == [bad]
     assert run.report["requests"]["export"]["retries"] == (2 if sync.mode == "per-notebook" else 4)
     files = branch_files(remote)
-    assert files["2024/E1/NOTEBOOKS/nb 1.py"] == b"print(1)\n"  # previous version kept
-    assert files["2024/E2/NOTEBOOKS/nb 2.py"] == b"also new\n"
+    # The previous version is kept.
+    assert files["2024/E1/NOTEBOOKS/nb 1.py"] == HEADERS["PYTHON"] + b"print(1)\n"
+    assert files["2024/E2/NOTEBOOKS/nb 2.py"] == HEADERS["PYTHON"] + b"also new\n"
     # Once the service recovers, the next run catches up.
     server.faults = None
     again = sync()
@@ -315,7 +316,7 @@ def test_moved_and_edited_object_that_fails_keeps_its_old_version(
     assert run.code == EXIT_INCOMPLETE
     assert run.report["counts"]["deleted"] == 0
     files = branch_files(remote)
-    assert files["2024/E/report.py"] == b"v1\n"  # its previous version stays
+    assert files["2024/E/report.py"] == HEADERS["PYTHON"] + b"v1\n"  # its previous version stays
     assert "2024/E/report final.py" not in files
     server.faults = None
     again = sync()

@@ -16,7 +16,7 @@ from gitsync_helpers import (
     git,
     gitsync_commits,
 )
-from gitsync_wsserver import Workspace, WorkspaceServer
+from gitsync_wsserver import HEADERS, Workspace, WorkspaceServer
 
 from gitsync.errors import EXIT_OK
 
@@ -190,10 +190,10 @@ def test_odd_names(workspace: Workspace, remote: Path, sync: Syncer) -> None:
         remote,
         workspace,
         missing=[f"{rel}/.git", ".gitsync", f"{rel}/.GIT", "2024/clash.sql"],
-        override={f"{rel}/x.py": b"notebook x\n"},
+        override={f"{rel}/x.py": HEADERS["PYTHON"] + b"notebook x\n"},
     )
     # The older object (the notebook) keeps x.py; the folder beats the notebook.
-    assert content[f"{rel}/x.py"] == b"notebook x\n"
+    assert content[f"{rel}/x.py"] == HEADERS["PYTHON"] + b"notebook x\n"
     assert content["2024/clash.sql/inner.txt"] == b"in a folder\n"
     problems = {p["path"]: p["kind"] for p in run.report["problems"]}
     assert problems == {
@@ -401,9 +401,9 @@ def test_too_large_change_keeps_the_stale_version_and_says_so(
     (problem,) = run.report["problems"]
     assert problem["kind"] == "too_large" and "stale" in problem["reason"]
     assert "(1 stale)" in run.stdout
-    assert branch_files(remote)["2024/E/grows.py"] == b"small\n"
+    assert branch_files(remote)["2024/E/grows.py"] == HEADERS["PYTHON"] + b"small\n"
     # Everything else is the workspace, byte for byte; the stale file keeps its old bytes.
-    assert_mirror(remote, workspace, override={"2024/E/grows.py": b"small\n"})
+    assert_mirror(remote, workspace, override={"2024/E/grows.py": HEADERS["PYTHON"] + b"small\n"})
 
 
 def test_one_relative_repo_path_from_two_folders_is_two_caches(
