@@ -11,6 +11,7 @@ from components.config.types import (
     Guid,
     KeyVaultName,
     NamePrefix,
+    ResourceGroupName,
     StorageAccountName,
     UcIdentifier,
     WorkspaceName,
@@ -78,7 +79,7 @@ class WorkspaceConfig(_Model):
         "premium", "Pricing tier; Unity Catalog governance needs premium (enforced in prod)"
     )
     no_public_ip: bool = _doc(True, "Secure cluster connectivity: cluster nodes get no public IP")
-    managed_resource_group_name: str | None = _doc(
+    managed_resource_group_name: ResourceGroupName | None = _doc(
         None, "Databricks-managed resource group; default rg-<namePrefix>-<stack>-dbw-managed"
     )
 
@@ -90,7 +91,9 @@ class AzureConfig(_Model):
     name_prefix: NamePrefix = _required(
         "2-12 lower-case letters and digits that start every resource name"
     )
-    resource_group_name: str | None = _doc(None, "Resource group; default rg-<namePrefix>-<stack>")
+    resource_group_name: ResourceGroupName | None = _doc(
+        None, "Resource group; default rg-<namePrefix>-<stack>"
+    )
     tags: dict[str, str] = _doc({}, "Tags on every resource, on top of project/environment/stack")
     network: NetworkConfig = _doc(NetworkConfig(), "Workspace networking")
     storage: StorageConfig = _doc(StorageConfig(), "ADLS Gen2 storage")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,6 +16,9 @@ from components.config.types import PROJECT, ConfigError, _camel, _PathError
 from components.secret_keys import SECRET_KEYS
 
 # --------------------------------------------------------------------------- helpers
+
+# Fields of StackConfig the loader fills; never keys of a stack file.
+_LOADER_FIELDS = ("secrets_set", "stack_name")
 
 
 def _format_path(parts: Sequence[str | int]) -> str:
@@ -41,7 +45,7 @@ def _known_keys(model: type[BaseModel], path: Sequence[str | int]) -> list[str]:
             return []
         current = _model_in(match.annotation)
     fields = getattr(current, "model_fields", {}) or {}
-    return [_camel(name) for name in fields if name != "secrets_set"]
+    return [_camel(name) for name in fields if name not in _LOADER_FIELDS]
 
 
 def _model_in(annotation: Any) -> Any:
@@ -114,12 +118,16 @@ def _error_line(stack_file: str, error: Mapping[str, Any]) -> ConfigError:
 
 
 def load_stack_config(
-    values: Mapping[str, Any], stack_file: str, secure_keys: frozenset[str] = frozenset()
+    values: Mapping[str, Any],
+    stack_file: str,
+    secure_keys: frozenset[str] = frozenset(),
+    stack: str | None = None,
 ) -> StackConfig:
     """Validate the ``dataops:*`` values of one stack (keys without the namespace).
 
     ``values`` holds plain values (objects may also arrive as JSON strings, as
-    ``pulumi.Config`` returns them); ``secure_keys`` names the keys given as ``secure:``.
+    ``pulumi.Config`` returns them); ``secure_keys`` names the keys given as ``secure:``;
+    ``stack`` is the stack's name (default: read from ``Pulumi.<stack>.yaml``).
     Raises :class:`ConfigError` on the first problem.
     """
     plain: dict[str, Any] = {}
@@ -140,13 +148,20 @@ def load_stack_config(
                 f"is not a secret setting; only {', '.join(SECRET_KEYS)} may be secure values",
             )
         plain[key] = _decode(value)
-    if "secretsSet" in plain or "secrets_set" in plain:
-        raise ConfigError(stack_file, f"{PROJECT}:secretsSet", "is not a config key")
+    for field in _LOADER_FIELDS:
+        if field in plain or _camel(field) in plain:
+            raise ConfigError(stack_file, f"{PROJECT}:{_camel(field)}", "is not a config key")
     plain["secretsSet"] = frozenset(k for k in secure_keys if k in SECRET_KEYS)
+    plain["stackName"] = stack if stack is not None else _stack_of(stack_file)
     try:
         return StackConfig.model_validate(plain)
     except ValidationError as exc:
         raise _error_line(stack_file, exc.errors()[0]) from None
+
+
+def _stack_of(stack_file: str) -> str | None:
+    match = re.fullmatch(r"Pulumi\.(.+)\.yaml", stack_file)
+    return match.group(1) if match else None
 
 
 def _decode(value: Any) -> Any:
@@ -223,4 +238,74 @@ def check_shared_singletons(configs: Mapping[str, StackConfig]) -> None:
                 f"{PROJECT}:unityCatalog.catalogs",
                 f"catalog {catalog_name!r} is declared by more than one stack sharing the "
                 f"{region} metastore; each stack owns its own catalogs",
+            )
+
+    _check_names_unique_across_stacks(configs)
+
+
+def _check_names_unique_across_stacks(configs: Mapping[str, StackConfig]) -> None:
+    """Names that share a namespace across stacks: two stacks deriving one would fight
+    over it (or the second deploy fails). Long stack names are truncated to fit Azure's
+    limits, so two stacks can derive the same name without either being wrong alone.
+
+    Azure compares names case-insensitively
+    (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules),
+    as do Databricks account groups and Unity Catalog names.
+    """
+    # (scope, name lower-cased) -> [(file, what, name, key path)]
+    claims: dict[tuple[str, str], list[tuple[str, str, str, str]]] = {}
+
+    def claim(scope: str, file_name: str, what: str, name: str, key_path: str) -> None:
+        entries = claims.setdefault((scope, name.lower()), [])
+        if all(entry[0] != file_name for entry in entries):
+            entries.append((file_name, what, name, key_path))
+
+    for file_name, config in configs.items():
+        stack = config.stack_name or _stack_of(file_name)
+        if stack is None:
+            continue
+        names = config.names(stack)
+        subscription = f"subscription {config.azure.subscription_id}"
+        account = f"Databricks account {config.databricks.account_id}"
+        region = config.unity_catalog.metastore.region or config.azure.location
+        metastore = f"the {region} metastore of {account}"
+        claim(
+            "all of Azure",
+            file_name,
+            "storage account",
+            names.storage_account,
+            "azure.storage.accountName",
+        )
+        claim("all of Azure", file_name, "Key Vault", names.key_vault, "azure.keyVault.name")
+        claim(
+            subscription,
+            file_name,
+            "resource group",
+            names.resource_group,
+            "azure.resourceGroupName",
+        )
+        claim(
+            subscription,
+            file_name,
+            "resource group",
+            names.managed_resource_group,
+            "azure.workspace.managedResourceGroupName",
+        )
+        for group in config.identity.groups:
+            claim(account, file_name, "account group", names.group(group.name), "identity.groups")
+        uc_names = [names.storage_credential, names.metastore_root_access]
+        uc_names += [names.zone_location(zone) for zone in config.azure.storage.zones]
+        uc_names += [names.catalog_location(c.name) for c in config.unity_catalog.catalogs]
+        for uc_name in uc_names:
+            claim(metastore, file_name, "Unity Catalog name", uc_name, "azure.namePrefix")
+    for (scope, _name), entries in sorted(claims.items()):
+        if len(entries) > 1:
+            files = ", ".join(sorted(entry[0] for entry in entries))
+            _file, what, name, key_path = entries[0]
+            raise ConfigError(
+                files,
+                f"{PROJECT}:{key_path}",
+                f"{what} {name!r} is derived by more than one stack and must be unique in "
+                f"{scope}; set {key_path} in all but one, or give the stacks names that "
+                "differ within the first characters",
             )

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from components.naming import container_name
+from components.naming import RESOURCE_GROUP_RULE, container_name
 
 PROJECT = "dataops"
 
@@ -171,11 +171,12 @@ def _format(pattern: str, description: str) -> AfterValidator:
 StorageAccountName = Annotated[
     str, _format(r"[a-z0-9]{3,24}", "a storage account name (3-24 lower-case letters and digits)")
 ]
+# Azure's rule (no '--' either): components/naming.py, KEY_VAULT_RULE.
 KeyVaultName = Annotated[
     str,
     _format(
-        r"[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]",
-        "a Key Vault name (3-24 letters, digits and '-', starting with a letter)",
+        r"(?!.*--)[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]",
+        "a Key Vault name (3-24 letters, digits and '-', starting with a letter, no '--')",
     ),
 ]
 WorkspaceName = Annotated[
@@ -184,6 +185,19 @@ WorkspaceName = Annotated[
         r"[A-Za-z0-9][A-Za-z0-9_-]{2,63}", "a workspace name (3-64 letters, digits, '_' and '-')"
     ),
 ]
+
+
+def _resource_group_name(value: str) -> str:
+    problem = RESOURCE_GROUP_RULE.problem(value)
+    if problem:
+        raise ValueError(
+            f"{value!r} is not a resource group name: it {problem} "
+            f"({RESOURCE_GROUP_RULE.description})"
+        )
+    return value
+
+
+ResourceGroupName = Annotated[str, AfterValidator(_resource_group_name)]
 AbfssUrl = Annotated[
     str,
     _format(
