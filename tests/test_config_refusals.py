@@ -209,3 +209,387 @@ def test_stacks_whose_unity_catalog_names_meet_are_refused(
     with pytest.raises(ConfigError, match=r"^Pulumi\.eu-1\.yaml, Pulumi\.eu_1\.yaml: ") as caught:
         check_shared_singletons(configs)
     assert "must be unique in" in str(caught.value)
+
+
+# ------------------------------------------------------------------ values a service refuses
+
+
+def _at(config: Config, path: str) -> tuple[Any, str | int]:
+    """The container holding 'dataops:key.sub[0].leaf' and the leaf's key."""
+    top, _, rest = path.partition(".")
+    if not rest:
+        return config, top
+    target: Any = config[top]
+    parts = [
+        int(p) if p.isdigit() else p for p in rest.replace("[", ".").replace("]", "").split(".")
+    ]
+    for part in parts[:-1]:
+        target = target[part]
+    return target, parts[-1]
+
+
+def _set(path: str, value: Any) -> Callable[[Config], None]:
+    def mutate(config: Config) -> None:
+        target, key = _at(config, path)
+        target[key] = value
+
+    return mutate
+
+
+def _append(path: str, value: Any) -> Callable[[Config], None]:
+    def mutate(config: Config) -> None:
+        target, key = _at(config, path)
+        target[key].append(value)
+
+    return mutate
+
+
+_CATALOG_TAKES = (
+    "ALL_PRIVILEGES, APPLY_TAG, BROWSE, CREATE_FUNCTION, CREATE_MATERIALIZED_VIEW, "
+    "CREATE_SCHEMA, CREATE_TABLE, CREATE_VOLUME, EXECUTE, MANAGE, MODIFY, READ_VOLUME, "
+    "SELECT, USE_CATALOG, USE_SCHEMA, WRITE_VOLUME"
+)
+
+# (case id, stack, change, the exact error line after 'Pulumi.<stack>.yaml: ')
+REFUSED: list[tuple[str, str, Callable[[Config], None], str]] = [
+    # Azure values
+    (
+        "unknown-region",
+        "dev",
+        _set("dataops:azure.location", "westeurop"),
+        "dataops:azure.location: 'westeurop' is not an Azure region; did you mean 'westeurope'?",
+    ),
+    (
+        "region-of-another-cloud",
+        "prod",
+        _set("dataops:azure.location", "chinanorth3"),
+        "dataops:azure.location: 'chinanorth3' is not an Azure region",
+    ),
+    (
+        "metastore-in-an-unknown-region",
+        "prod",
+        _set("dataops:unityCatalog.metastore.region", "mars"),
+        "dataops:unityCatalog.metastore.region: 'mars' is not an Azure region",
+    ),
+    (
+        "more-than-50-tags",
+        "dev",
+        _set("dataops:azure.tags", {f"tag{i}": "x" for i in range(48)}),
+        "dataops:azure.tags: has 48 tags; Azure takes 50 per resource and the program adds 3 "
+        "(project, environment, stack), so at most 47",
+    ),
+    (
+        "illegal-tag-name",
+        "prod",
+        _set("dataops:azure.tags", {"cost/center": "x"}),
+        "dataops:azure.tags: tag name 'cost/center' contains '/'; Azure refuses < > % & \\ ? / "
+        "in tag names",
+    ),
+    (
+        "tag-name-too-long",
+        "prod",
+        _set("dataops:azure.tags", {"n" * 129: "x"}),
+        "dataops:azure.tags: tag name 'nnnnnnnnnnnnnnnnnnnn'... has 129 characters; Azure takes "
+        "128 on storage accounts",
+    ),
+    (
+        "tag-value-too-long",
+        "prod",
+        _set("dataops:azure.tags", {"owner": "v" * 257}),
+        "dataops:azure.tags: the value of tag 'owner' has 257 characters; Azure takes 256",
+    ),
+    (
+        "tags-differing-only-by-case",
+        "dev",
+        _set("dataops:azure.tags", {"Owner": "a", "owner": "b"}),
+        "dataops:azure.tags: tag 'owner' differs from 'Owner' only by case; Azure tag names "
+        "are case-insensitive, so they are one tag",
+    ),
+    (
+        "tag-shadowing-a-program-tag-by-case",
+        "dev",
+        _set("dataops:azure.tags", {"Stack": "x"}),
+        "dataops:azure.tags: tag 'Stack' differs from 'stack' only by case; Azure tag names "
+        "are case-insensitive, so they are one tag",
+    ),
+    # Schedules
+    (
+        "schedule-on-30-february",
+        "prod",
+        _set("dataops:jobs.medallion.schedule.cron", "0 0 5 30 FEB ?"),
+        "dataops:jobs.medallion.schedule.cron: '0 0 5 30 FEB ?' never fires: day-of-month '30' "
+        "never occurs in FEB",
+    ),
+    (
+        "schedule-on-31-april-and-june",
+        "prod",
+        _set("dataops:jobs.medallion.schedule.cron", "0 0 5 31 4,6 ?"),
+        "dataops:jobs.medallion.schedule.cron: '0 0 5 31 4,6 ?' never fires: day-of-month '31' "
+        "never occurs in APR, JUN",
+    ),
+    (
+        "schedule-in-a-past-year",
+        "prod",
+        _set("dataops:jobs.medallion.schedule.cron", "0 0 5 1 1 ? 1999"),
+        "dataops:jobs.medallion.schedule.cron: '0 0 5 1 1 ? 1999' never fires: year '1999' is past",
+    ),
+    (
+        "schedule-with-a-zero-increment",
+        "prod",
+        _set("dataops:jobs.gitSync.schedule.cron", "0 0/0 2 * * ?"),
+        "dataops:jobs.gitSync.schedule.cron: '0 0/0 2 * * ?' is not a Quartz cron expression "
+        "(field minutes '0/0' is not valid); for example '0 0 2 * * ?' is daily at 02:00",
+    ),
+    (
+        "misspelled-time-zone",
+        "prod",
+        _set("dataops:jobs.medallion.schedule.timezone", "Europe/Amsterdan"),
+        "dataops:jobs.medallion.schedule.timezone: 'Europe/Amsterdan' is not a Java time zone "
+        "id; did you mean 'Europe/Amsterdam'?",
+    ),
+    (
+        "time-zone-in-the-wrong-case",
+        "dev",
+        _set("dataops:jobs.gitSync.schedule.timezone", "utc"),
+        "dataops:jobs.gitSync.schedule.timezone: 'utc' is not a Java time zone id; did you "
+        "mean 'UTC'?",
+    ),
+    # Git refs
+    (
+        "branch-with-a-space",
+        "dev",
+        _set("dataops:sourceControl.developBranch", "my branch"),
+        "dataops:sourceControl.developBranch: 'my branch' is not a git branch name: it "
+        "contains ' '",
+    ),
+    (
+        "branch-with-dot-dot",
+        "prod",
+        _set("dataops:sourceControl.mainBranch", "release..1"),
+        "dataops:sourceControl.mainBranch: 'release..1' is not a git branch name: it contains '..'",
+    ),
+    (
+        "branch-ending-in-lock",
+        "dev",
+        _set("dataops:jobs.gitSync.targetBranch", "backup/main.lock"),
+        "dataops:jobs.gitSync.targetBranch: 'backup/main.lock' is not a git branch name: it "
+        "has a part 'main.lock' that starts with '.' or ends with '.lock'",
+    ),
+    (
+        "branch-starting-with-a-dash",
+        "dev",
+        _set("dataops:jobs.gitSync.targetBranch", "-f"),
+        "dataops:jobs.gitSync.targetBranch: '-f' is not a git branch name: it starts with '-' "
+        "or '/', or ends with '/' or '.'",
+    ),
+    # Privileges per securable, one grant per group
+    (
+        "file-privilege-on-a-catalog",
+        "dev",
+        _append("dataops:unityCatalog.catalogs[0].grants[1].privileges", "READ_FILES"),
+        "dataops:unityCatalog.catalogs[0].grants[1].privileges[6]: READ_FILES does not apply "
+        f"to a catalog; it takes {_CATALOG_TAKES}",
+    ),
+    (
+        "use-catalog-on-a-schema",
+        "prod",
+        _append("dataops:unityCatalog.catalogs[0].schemas[0].grants[0].privileges", "USE_CATALOG"),
+        "dataops:unityCatalog.catalogs[0].schemas[0].grants[0].privileges[2]: USE_CATALOG does "
+        "not apply to a schema; it takes ALL_PRIVILEGES, APPLY_TAG, CREATE_FUNCTION, "
+        "CREATE_MATERIALIZED_VIEW, CREATE_TABLE, CREATE_VOLUME, EXECUTE, MANAGE, MODIFY, "
+        "READ_VOLUME, SELECT, USE_SCHEMA, WRITE_VOLUME",
+    ),
+    (
+        "select-on-an-external-location",
+        "dev",
+        _append("dataops:unityCatalog.externalLocationGrants[0].privileges", "SELECT"),
+        "dataops:unityCatalog.externalLocationGrants[0].privileges[2]: SELECT does not apply to "
+        "an external location; it takes ALL_PRIVILEGES, BROWSE, CREATE_EXTERNAL_TABLE, "
+        "CREATE_EXTERNAL_VOLUME, CREATE_MANAGED_STORAGE, MANAGE, READ_FILES, WRITE_FILES",
+    ),
+    (
+        "group-granted-twice-on-a-catalog",
+        "dev",
+        _append(
+            "dataops:unityCatalog.catalogs[0].grants",
+            {"group": "analysts", "privileges": ["BROWSE"]},
+        ),
+        "dataops:unityCatalog.catalogs[0].grants[3].group: 'analysts' is granted on this "
+        "catalog already (grants[2]); list its privileges once",
+    ),
+    (
+        "privilege-listed-twice",
+        "dev",
+        _append("dataops:unityCatalog.catalogs[0].grants[2].privileges", "SELECT"),
+        "dataops:unityCatalog.catalogs[0].grants[2].privileges[3]: 'SELECT' is listed twice",
+    ),
+    # Strict booleans and integers, ranges
+    (
+        "integer-for-a-boolean",
+        "prod",
+        _set("dataops:notifications.teams", 1),
+        "dataops:notifications.teams: 1 is not true or false",
+    ),
+    (
+        "string-true-for-a-boolean",
+        "dev",
+        _set("dataops:identity.groups[0].entitlements.allowClusterCreate", "true"),
+        "dataops:identity.groups[0].entitlements.allowClusterCreate: 'true' is not true or false",
+    ),
+    (
+        "string-for-an-integer",
+        "dev",
+        _set("dataops:jobs.cluster.numWorkers", "2"),
+        "dataops:jobs.cluster.numWorkers: '2' is not an integer",
+    ),
+    (
+        "float-for-an-integer",
+        "dev",
+        _set("dataops:jobs.gitSync.maxRetries", 1.0),
+        "dataops:jobs.gitSync.maxRetries: 1.0 is not an integer",
+    ),
+    (
+        "boolean-for-an-integer",
+        "dev",
+        _set("dataops:jobs.cluster.numWorkers", True),
+        "dataops:jobs.cluster.numWorkers: True is not an integer",
+    ),
+    (
+        "integer-beyond-what-pulumi-carries",
+        "prod",
+        _set("dataops:jobs.gitSync.timeoutSeconds", 2**64),
+        "dataops:jobs.gitSync.timeoutSeconds: 18446744073709551616 is beyond what Pulumi "
+        "carries exactly (2**53 - 1)",
+    ),
+    # Names people read, duplicates and case
+    (
+        "blank-display-name",
+        "dev",
+        _set("dataops:identity.users[1].displayName", "   "),
+        "dataops:identity.users[1].displayName: is blank; give the name people see in the "
+        "account console",
+    ),
+    (
+        "two-service-principals-one-name",
+        "staging",
+        _set(
+            "dataops:identity.servicePrincipals.jobRunner.displayName",
+            "SP-datanova-staging-deployer",
+        ),
+        "dataops:identity.servicePrincipals.jobRunner.displayName: "
+        "'SP-datanova-staging-deployer' is also the deployer's displayName; each service "
+        "principal needs its own name",
+    ),
+    (
+        "groups-differing-only-by-case",
+        "dev",
+        _append("dataops:identity.groups", {"name": "Analysts"}),
+        "dataops:identity.groups[3]: 'Analysts' differs from 'analysts' only by case; the "
+        "service compares them without case, so they are one",
+    ),
+    (
+        "reviewer-listed-twice-in-another-case",
+        "prod",
+        _append("dataops:sourceControl.github.environmentReviewers", "Ana-Costa-Datanova"),
+        "dataops:sourceControl.github.environmentReviewers[2]: 'Ana-Costa-Datanova' differs "
+        "from 'ana-costa-datanova' only by case; the service compares them without case, so "
+        "they are one",
+    ),
+    (
+        "required-check-listed-twice",
+        "prod",
+        _append("dataops:sourceControl.github.mainProtection.requiredChecks", "lint"),
+        "dataops:sourceControl.github.mainProtection.requiredChecks[4]: 'lint' is listed twice",
+    ),
+    (
+        "developer-listed-twice",
+        "dev",
+        _append("dataops:gitFolders.developers", "ben.okafor@datanova.eu"),
+        "dataops:gitFolders.developers[3]: 'ben.okafor@datanova.eu' is listed twice",
+    ),
+    (
+        "notification-email-listed-twice",
+        "prod",
+        _append("dataops:notifications.emails", "Data-Oncall@datanova.eu"),
+        "dataops:notifications.emails[2]: 'data-oncall@datanova.eu' is listed twice",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("stack", "change", "expected"),
+    [case[1:] for case in REFUSED],
+    ids=[case[0] for case in REFUSED],
+)
+def test_a_value_the_service_refuses_is_one_line(
+    stack_document: Callable[[str], StackDocument],
+    stack: str,
+    change: Callable[[Config], None],
+    expected: str,
+) -> None:
+    document = stack_document(stack)
+    change(document["config"])
+    assert _refusal(stack, document) == f"Pulumi.{stack}.yaml: {expected}"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "main",
+        "develop",
+        "feature/x",
+        "release/1.0",
+        "a..b",
+        "a b",
+        "a~1",
+        "a^",
+        "a:b",
+        "a?",
+        "a*",
+        "a[b",
+        "a\\b",
+        "a@{1}",
+        "HEAD",
+        "/a",
+        "a/",
+        "a//b",
+        "a.",
+        "-a",
+        ".a",
+        "a/.b",
+        "a.lock",
+        "a/b.lock/c",
+        "x\x7f",
+        "é",
+        "a@b",
+        "foo.lock2",
+        "a\tb",
+    ],
+)
+def test_branch_names_follow_git_check_ref_format(name: str) -> None:
+    import shutil
+    import subprocess
+
+    from components.config.types import git_branch_problem
+
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    result = subprocess.run([git, "check-ref-format", "--branch", name], capture_output=True)
+    assert (git_branch_problem(name) is None) == (result.returncode == 0), name
+
+
+def test_every_iana_zone_and_the_shipped_schedules_are_accepted(
+    stack_document: Callable[[str], StackDocument],
+) -> None:
+    from components.config.types import java_time_zones
+
+    zones = java_time_zones()
+    assert {"UTC", "Europe/Amsterdam", "America/Sao_Paulo", "Etc/GMT+2"} <= zones
+    assert "localtime" not in zones  # a file of some machines' zoneinfo, no zone id
+    document = stack_document("prod")
+    document["config"]["dataops:jobs"]["medallion"]["schedule"] = {
+        "cron": "0 0 5 29 FEB ?",  # leap years only: it fires
+        "timezone": "America/Sao_Paulo",
+    }
+    _validate_as("prod", document)
