@@ -593,3 +593,194 @@ def test_every_iana_zone_and_the_shipped_schedules_are_accepted(
         "timezone": "America/Sao_Paulo",
     }
     _validate_as("prod", document)
+
+
+# ------------------------------------------------------------------ credentials
+
+_LEAKS = (
+    "plan --json, diff and the pull-request comment print every non-secret value: remove it "
+    "and keep credentials in secrets (pulumi config set --secret <key> <value>)"
+)
+_DATABRICKS_PAT = "dapi" + "0123456789abcdef" * 2
+_GITHUB_PAT = "ghp_" + "A1b2C3d4E5" * 4
+_JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzcC1kYXRhbm92YSJ9.c2lnbmF0dXJl"
+
+CREDENTIALS: list[tuple[str, str, Callable[[Config], None], str]] = [
+    (
+        "token-inside-a-backup-url",
+        "prod",
+        _set(
+            "dataops:jobs.gitSync.targetRepository",
+            f"https://x-access-token:{_GITHUB_PAT}@github.com/datanova/notebook-backup.git",
+        ),
+        f"dataops:jobs.gitSync.targetRepository: holds a password inside a URL; {_LEAKS}",
+    ),
+    (
+        "token-as-the-user-of-a-url",
+        "dev",
+        _set(
+            "dataops:jobs.gitSync.targetRepository",
+            "https://0123456789abcdef0123456789abcdef01234567@github.com/datanova/backup.git",
+        ),
+        f"dataops:jobs.gitSync.targetRepository: holds a token inside a URL; {_LEAKS}",
+    ),
+    (
+        "databricks-token-in-a-comment",
+        "dev",
+        _set("dataops:unityCatalog.catalogs[0].comment", f"debug with {_DATABRICKS_PAT}"),
+        "dataops:unityCatalog.catalogs[0].comment: holds a Databricks personal access token; "
+        f"{_LEAKS}",
+    ),
+    (
+        "github-token-in-a-tag",
+        "dev",
+        _set("dataops:azure.tags", {"deployToken": _GITHUB_PAT}),
+        f"dataops:azure.tags.deployToken: holds a GitHub token; {_LEAKS}",
+    ),
+    (
+        "slack-token-in-a-description",
+        "prod",
+        _set("dataops:sourceControl.github.description", "alerts: xoxb-1234567890-abcdefghij"),
+        f"dataops:sourceControl.github.description: holds a Slack token; {_LEAKS}",
+    ),
+    (
+        "jwt-in-a-display-name",
+        "dev",
+        _set("dataops:identity.users[0].displayName", _JWT),
+        f"dataops:identity.users[0].displayName: holds a JSON Web Token; {_LEAKS}",
+    ),
+    (
+        "storage-key-in-a-metastore-root",
+        "prod",
+        _set(
+            "dataops:unityCatalog.metastore.storageRoot",
+            "DefaultEndpointsProtocol=https;AccountName=st;AccountKey=bm90LWEta2V5;",
+        ),
+        f"dataops:unityCatalog.metastore.storageRoot: holds an Azure storage account key; {_LEAKS}",
+    ),
+    (
+        "credential-in-a-provider-setting",
+        "dev",
+        _set("databricks:host", "https://admin:hunter2@adb-1.azuredatabricks.net"),
+        f"databricks:host: holds a password inside a URL; {_LEAKS}",
+    ),
+    # Provider credentials in plain text
+    (
+        "plaintext-github-token",
+        "prod",
+        _set("github:token", _GITHUB_PAT),
+        "github:token: is a provider credential and must not be in plain text: remove it and "
+        "run pulumi config set --secret github:token <value>",
+    ),
+    (
+        "plaintext-databricks-token",
+        "dev",
+        _set("databricks:token", "not-even-a-token-shape"),
+        "databricks:token: is a provider credential and must not be in plain text: remove it "
+        "and run pulumi config set --secret databricks:token <value>",
+    ),
+    (
+        "plaintext-azure-client-secret",
+        "staging",
+        _set("azure-native:clientSecret", "s3cr3t~value"),
+        "azure-native:clientSecret: is a provider credential and must not be in plain text: "
+        "remove it and run pulumi config set --secret azure-native:clientSecret <value>",
+    ),
+    # secure: values that are no ciphertext
+    (
+        "plaintext-under-secure",
+        "dev",
+        _set("dataops:gitSyncToken", {"secure": "my-backup-token"}),
+        "dataops:gitSyncToken: secure: is not a Pulumi ciphertext (a plain value pasted under "
+        "secure:?); encrypt it with: pulumi config set --secret gitSyncToken <value>",
+    ),
+    (
+        "token-under-secure",
+        "prod",
+        _set("dataops:gitCredentialToken", {"secure": _GITHUB_PAT}),
+        "dataops:gitCredentialToken: secure: holds a GitHub token in plain text; encrypt it "
+        "with: pulumi config set --secret gitCredentialToken <value>",
+    ),
+    (
+        "base64-of-too-little-under-secure",
+        "dev",
+        _set("dataops:gitSyncToken", {"secure": "c2VjcmV0"}),
+        "dataops:gitSyncToken: secure: is not a Pulumi ciphertext (a plain value pasted under "
+        "secure:?); encrypt it with: pulumi config set --secret gitSyncToken <value>",
+    ),
+    (
+        "passphrase-ciphertext-with-a-bad-nonce",
+        "dev",
+        _set("dataops:gitSyncToken", {"secure": "v1:AAAA:" + "A" * 32}),
+        "dataops:gitSyncToken: secure: is not a Pulumi ciphertext (a plain value pasted under "
+        "secure:?); encrypt it with: pulumi config set --secret gitSyncToken <value>",
+    ),
+    (
+        "number-under-secure",
+        "dev",
+        _set("dataops:gitSyncToken", {"secure": 1234}),
+        "dataops:gitSyncToken: secure: is not a string; encrypt it with: pulumi config set "
+        "--secret gitSyncToken <value>",
+    ),
+    (
+        "plaintext-under-secure-for-a-provider-key",
+        "prod",
+        _set("github:token", {"secure": "hunter2hunter2"}),
+        "github:token: secure: is not a Pulumi ciphertext (a plain value pasted under "
+        "secure:?); encrypt it with: pulumi config set --secret github:token <value>",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("stack", "change", "expected"),
+    [case[1:] for case in CREDENTIALS],
+    ids=[case[0] for case in CREDENTIALS],
+)
+def test_a_credential_outside_a_secret_is_refused_without_repeating_it(
+    stack_document: Callable[[str], StackDocument],
+    stack: str,
+    change: Callable[[Config], None],
+    expected: str,
+) -> None:
+    document = stack_document(stack)
+    change(document["config"])
+    message = _refusal(stack, document)
+    assert message == f"Pulumi.{stack}.yaml: {expected}"
+    for secret in (_DATABRICKS_PAT, _GITHUB_PAT, _JWT, "hunter2", "bm90LWEta2V5"):
+        assert secret not in message
+
+
+@pytest.mark.parametrize(
+    "ciphertext",
+    [
+        # Passphrase provider: v1:<base64 12-byte nonce>:<base64 sealed box>.
+        "v1:Gxax31OLoS3D+X7b:Ln0sA6lQeuJl7PW1NWiFpTOTogKdJBOUmXJloaJa78YYrD5zQ/AWiQxRDpP5NSYRadnj9Q==",
+        # Pulumi Cloud or a cloud KMS: base64 of the service's ciphertext.
+        "AAABAFq7HXJDUmL4mOAlhPWBg8uqq5HwAcfcnX1yN1oe5Gq5eJ2ZbVxWTRt1Nh8=",
+        # The shipped stacks' placeholder, which pulumi up refuses until it is replaced.
+        "v1:Zm9vYmFyYmF6cXV4:placeholder-encrypted-by-pulumi-config-set-secret",
+    ],
+)
+def test_what_pulumi_writes_under_secure_is_accepted(
+    stack_document: Callable[[str], StackDocument], ciphertext: str
+) -> None:
+    document = stack_document("prod")
+    document["config"]["dataops:gitSyncToken"] = {"secure": ciphertext}
+    document["config"]["github:token"] = {"secure": ciphertext}
+    assert "gitSyncToken" in _validate_as("prod", document).secrets_set
+
+
+def test_a_user_name_in_a_url_is_no_credential(
+    stack_document: Callable[[str], StackDocument],
+) -> None:
+    # Azure DevOps clone URLs carry the organization as the user; ssh remotes carry 'git'.
+    document = stack_document("dev")
+    gitsync = document["config"]["dataops:jobs"]["gitSync"]
+    for remote in (
+        "https://datanova@dev.azure.com/datanova/dataops/_git/notebook-backup",
+        "ssh://git@github.com/datanova/notebook-backup.git",
+        "git@github.com:datanova/notebook-backup.git",
+    ):
+        gitsync["targetRepository"] = remote
+        _validate_as("dev", document)

@@ -11,6 +11,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from components.config.credentials import (
+    PROVIDER_SECRET_KEYS,
+    ciphertext_problem,
+    credentials_in,
+)
 from components.config.stack import StackConfig
 from components.config.types import PROJECT, ConfigError, _camel, _PathError
 from components.secret_keys import SECRET_KEYS
@@ -122,14 +127,30 @@ def load_stack_config(
     stack_file: str,
     secure_keys: frozenset[str] = frozenset(),
     stack: str | None = None,
+    *,
+    foreign: Mapping[str, Any] | None = None,
+    foreign_secure_keys: frozenset[str] = frozenset(),
+    ciphertexts: Mapping[str, Any] | None = None,
 ) -> StackConfig:
     """Validate the ``dataops:*`` values of one stack (keys without the namespace).
 
     ``values`` holds plain values (objects may also arrive as JSON strings, as
     ``pulumi.Config`` returns them); ``secure_keys`` names the keys given as ``secure:``;
     ``stack`` is the stack's name (default: read from ``Pulumi.<stack>.yaml``).
+    ``foreign`` holds the other namespaces' values by full key (``github:token``), with
+    ``foreign_secure_keys`` those given as ``secure:``; ``ciphertexts`` maps full keys to
+    what follows ``secure:`` in the stack file, where it is known (offline).
     Raises :class:`ConfigError` on the first problem.
     """
+    foreign = foreign or {}
+    for key in sorted(foreign):
+        if key in PROVIDER_SECRET_KEYS and key not in foreign_secure_keys:
+            raise ConfigError(
+                stack_file,
+                key,
+                "is a provider credential and must not be in plain text: remove it and run "
+                f"pulumi config set --secret {key} <value>",
+            )
     plain: dict[str, Any] = {}
     for key, value in values.items():
         if key in SECRET_KEYS:
@@ -148,6 +169,8 @@ def load_stack_config(
                 f"is not a secret setting; only {', '.join(SECRET_KEYS)} may be secure values",
             )
         plain[key] = _decode(value)
+    _check_ciphertexts(stack_file, ciphertexts or {})
+    _check_no_credentials(stack_file, plain, foreign, foreign_secure_keys)
     for field in _LOADER_FIELDS:
         if field in plain or _camel(field) in plain:
             raise ConfigError(stack_file, f"{PROJECT}:{_camel(field)}", "is not a config key")
@@ -157,6 +180,52 @@ def load_stack_config(
         return StackConfig.model_validate(plain)
     except ValidationError as exc:
         raise _error_line(stack_file, exc.errors()[0]) from None
+
+
+def _check_ciphertexts(stack_file: str, ciphertexts: Mapping[str, Any]) -> None:
+    """Every ``secure:`` value of a secret key looks like what Pulumi writes."""
+    prefix = f"{PROJECT}:"
+    for key, ciphertext in sorted(ciphertexts.items()):
+        name = key[len(prefix) :] if key.startswith(prefix) else key
+        if key.startswith(prefix) and name not in SECRET_KEYS:
+            continue  # refused as no secret setting, before this runs
+        problem = ciphertext_problem(ciphertext)
+        if problem:
+            raise ConfigError(
+                stack_file,
+                key,
+                f"secure: {problem}; encrypt it with: pulumi config set --secret {name} <value>",
+            )
+
+
+def _check_no_credentials(
+    stack_file: str,
+    plain: Mapping[str, Any],
+    foreign: Mapping[str, Any],
+    foreign_secure_keys: frozenset[str],
+) -> None:
+    """No credential in a value every plan, diff and pull-request comment prints. The value
+    itself is never repeated in the message: the message lands in CI logs."""
+    candidates: list[tuple[str, str | None, Any]] = [
+        (f"{PROJECT}:{key}", key, value) for key, value in plain.items()
+    ]
+    candidates += [
+        (key, None, value) for key, value in foreign.items() if key not in foreign_secure_keys
+    ]
+    for full_key, dataops_key, value in sorted(candidates, key=lambda c: c[0]):
+        for path, kind in credentials_in(value):
+            if dataops_key is not None:
+                key_path = f"{PROJECT}:{_format_path([dataops_key, *path])}"
+            else:
+                below = _format_path(list(path))
+                key_path = full_key + (below if below[:1] in ("", "[") else f".{below}")
+            raise ConfigError(
+                stack_file,
+                key_path,
+                f"holds {kind}; plan --json, diff and the pull-request comment print every "
+                "non-secret value: remove it and keep credentials in secrets "
+                "(pulumi config set --secret <key> <value>)",
+            )
 
 
 def _stack_of(stack_file: str) -> str | None:
