@@ -45,9 +45,10 @@ PROVIDER_SECRET_KEYS = frozenset(
 # Shapes of credentials, as their issuers document them; what each is, for the message.
 _CREDENTIAL_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     # https://user:password@host (RFC 3986 userinfo with a password).
-    ("a password inside a URL", re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s@:]*:[^/\s@]+@")),
+    # (Anchored on '://', not on the scheme: a scheme pattern would rescan long values.)
+    ("a password inside a URL", re.compile(r"://[^/\s@:]*:[^/\s@]+@")),
     # https://<token>@host: GitHub and others take a token as the user name.
-    ("a token inside a URL", re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9_-]{30,}@")),
+    ("a token inside a URL", re.compile(r"://[A-Za-z0-9_-]{30,}@")),
     # Databricks personal access tokens: dapi + 32 hex digits.
     ("a Databricks personal access token", re.compile(r"dapi[0-9a-f]{32}")),
     # GitHub tokens, https://github.blog/engineering/platform-security/

@@ -31,9 +31,31 @@ class ConfigError(Exception):
 
     def __init__(self, stack_file: str, key_path: str, problem: str) -> None:
         self.stack_file = stack_file
-        self.key_path = key_path
-        self.problem = problem
-        super().__init__(f"{stack_file}: {key_path}: {problem}")
+        self.key_path = _one_line(key_path)
+        self.problem = _bounded(_one_line(problem))
+        super().__init__(f"{_one_line(stack_file)}: {self.key_path}: {self.problem}")
+
+
+# What str.splitlines() splits on, and the other control characters: escaped, so a key or
+# value holding one (a tag name with a newline) cannot break the error into two lines.
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+# A value pasted a hundred thousand characters long is shown by its ends: the line stays
+# readable and still says what is wrong (the explanation closes the message).
+_MAX_PROBLEM = 1000
+_SHOWN_END = 400
+
+
+def _bounded(text: str) -> str:
+    if len(text) <= _MAX_PROBLEM:
+        return text
+    cut = len(text) - 2 * _SHOWN_END
+    return f"{text[:_SHOWN_END]}...({cut} characters)...{text[-_SHOWN_END:]}"
+
+
+def _one_line(text: str) -> str:
+    return _LINE_BREAKING.sub(lambda match: repr(match.group(0))[1:-1], text)
 
 
 # --------------------------------------------------------------------------- value types
