@@ -206,9 +206,14 @@ def test_stacks_whose_unity_catalog_names_meet_are_refused(
         azure["resourceGroupName"] = f"rg-{stack}"
         azure["workspace"] = {"managedResourceGroupName": f"rg-{stack}-managed"}
     configs = _configs(documents)
-    with pytest.raises(ConfigError, match=r"^Pulumi\.eu-1\.yaml, Pulumi\.eu_1\.yaml: ") as caught:
+    with pytest.raises(ConfigError) as caught:
         check_shared_singletons(configs)
-    assert "must be unique in" in str(caught.value)
+    assert str(caught.value) == (
+        "Pulumi.eu-1.yaml, Pulumi.eu_1.yaml: dataops:azure.namePrefix: Unity Catalog name "
+        "'datanova_eu_1_access_connector' is derived by more than one stack and must be unique "
+        "in the westeurope metastore of Databricks account 8d2f6a31-0c7e-4b59-a3d1-7e9b2c4f6a80; "
+        "give the stacks names that differ in more than '-', '_' or '.'"
+    )
 
 
 # ------------------------------------------------------------------ values a service refuses
@@ -477,8 +482,19 @@ REFUSED: list[tuple[str, str, Callable[[Config], None], str]] = [
             "SP-datanova-staging-deployer",
         ),
         "dataops:identity.servicePrincipals.jobRunner.displayName: "
-        "'SP-datanova-staging-deployer' is also the deployer's displayName; each service "
-        "principal needs its own name",
+        "'SP-datanova-staging-deployer' is also the deployer's displayName (or its preview "
+        "principal's); each service principal needs its own name",
+    ),
+    (
+        "job-runner-named-like-the-preview-principal",
+        "prod",
+        _set(
+            "dataops:identity.servicePrincipals.jobRunner.displayName",
+            "sp-datanova-prod-deployer-preview",
+        ),
+        "dataops:identity.servicePrincipals.jobRunner.displayName: "
+        "'sp-datanova-prod-deployer-preview' is also the deployer's displayName (or its "
+        "preview principal's); each service principal needs its own name",
     ),
     (
         "groups-differing-only-by-case",
@@ -784,3 +800,60 @@ def test_a_user_name_in_a_url_is_no_credential(
     ):
         gitsync["targetRepository"] = remote
         _validate_as("dev", document)
+
+
+# ------------------------------------------------------------------ through the CLI
+
+
+def _cli(root: Path, *args: str) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from dataops.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        status = main(["--root", str(root), *args])
+    return status, stdout.getvalue(), stderr.getvalue()
+
+
+@pytest.fixture
+def project_root(tmp_path: Path) -> Path:
+    import shutil
+
+    for path in PROJECT_ROOT.glob("Pulumi*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    return tmp_path
+
+
+def test_plan_of_a_stack_azure_cannot_name_registers_nothing(project_root: Path) -> None:
+    import shutil
+
+    shutil.copy(project_root / "Pulumi.dev.yaml", project_root / "Pulumi.my_stack.yaml")
+    status, stdout, stderr = _cli(project_root, "plan", "my_stack", "--json")
+    assert (status, stdout) == (2, "")
+    assert stderr.splitlines() == [
+        "Pulumi.my_stack.yaml: dataops:azure.keyVault.name: the Key Vault name "
+        "'kv-datanova-my_stack' (from stack 'my_stack') is not valid in Azure: it may not "
+        "contain '_' (3-24 letters, digits and '-', starting with a letter, ending with a "
+        "letter or digit, no '--'); set azure.keyVault.name, or rename the stack"
+    ]
+
+
+def test_validate_all_refuses_stacks_that_truncate_to_one_name(project_root: Path) -> None:
+    text = (project_root / "Pulumi.dev.yaml").read_text(encoding="utf-8")
+    for index in (1, 2):
+        # Each its own catalog, so only the derived Azure names meet.
+        own = text.replace("- name: dev", f"- name: it{index}").replace(
+            "defaultCatalog: dev", f"defaultCatalog: it{index}"
+        )
+        (project_root / f"Pulumi.integrationtests{index}.yaml").write_text(own, encoding="utf-8")
+    status, stdout, stderr = _cli(project_root, "validate", "--all")
+    assert status == 2
+    assert "Pulumi.integrationtests1.yaml: ok (dev)" in stdout.splitlines()
+    assert stderr.splitlines() == [
+        "Pulumi.integrationtests1.yaml, Pulumi.integrationtests2.yaml: "
+        "dataops:azure.keyVault.name: Key Vault 'kv-datanova-integrationt' is derived by more "
+        "than one stack and must be unique in all of Azure; set azure.keyVault.name in all but "
+        "one, or give the stacks names that differ within the first characters"
+    ]

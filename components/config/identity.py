@@ -57,10 +57,16 @@ class ServicePrincipalsConfig(_Model):
     def _distinct(self) -> ServicePrincipalsConfig:
         # Both are created in one account; two principals of one name cannot be told apart
         # in the account console, in grants or in the access report.
-        if self.deployer.display_name.lower() == self.job_runner.display_name.lower():
+        # The deployer's read-only twin for previews is named "<deployer>-preview" (Names).
+        taken = {
+            self.deployer.display_name.lower(),
+            f"{self.deployer.display_name}-preview".lower(),
+        }
+        if self.job_runner.display_name.lower() in taken:
             raise _PathError(
                 ("jobRunner", "displayName"),
-                f"{self.job_runner.display_name!r} is also the deployer's displayName; "
+                f"{self.job_runner.display_name!r} is also the deployer's displayName "
+                "(or its preview principal's); "
                 "each service principal needs its own name",
             )
         return self

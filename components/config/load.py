@@ -321,13 +321,15 @@ def _check_names_unique_across_stacks(configs: Mapping[str, StackConfig]) -> Non
     (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules),
     as do Databricks account groups and Unity Catalog names.
     """
-    # (scope, name lower-cased) -> [(file, what, name, key path)]
-    claims: dict[tuple[str, str], list[tuple[str, str, str, str]]] = {}
+    # (scope, name lower-cased) -> [(file, what, name, key path, the key sets the name)]
+    claims: dict[tuple[str, str], list[tuple[str, str, str, str, bool]]] = {}
 
-    def claim(scope: str, file_name: str, what: str, name: str, key_path: str) -> None:
+    def claim(
+        scope: str, file_name: str, what: str, name: str, key_path: str, settable: bool = True
+    ) -> None:
         entries = claims.setdefault((scope, name.lower()), [])
         if all(entry[0] != file_name for entry in entries):
-            entries.append((file_name, what, name, key_path))
+            entries.append((file_name, what, name, key_path, settable))
 
     for file_name, config in configs.items():
         stack = config.stack_name or _stack_of(file_name)
@@ -361,20 +363,34 @@ def _check_names_unique_across_stacks(configs: Mapping[str, StackConfig]) -> Non
             "azure.workspace.managedResourceGroupName",
         )
         for group in config.identity.groups:
-            claim(account, file_name, "account group", names.group(group.name), "identity.groups")
+            claim(
+                account,
+                file_name,
+                "account group",
+                names.group(group.name),
+                "identity.groups",
+                settable=False,
+            )
         uc_names = [names.storage_credential, names.metastore_root_access]
         uc_names += [names.zone_location(zone) for zone in config.azure.storage.zones]
         uc_names += [names.catalog_location(c.name) for c in config.unity_catalog.catalogs]
         for uc_name in uc_names:
-            claim(metastore, file_name, "Unity Catalog name", uc_name, "azure.namePrefix")
+            claim(metastore, file_name, "Unity Catalog name", uc_name, "azure.namePrefix", False)
     for (scope, _name), entries in sorted(claims.items()):
         if len(entries) > 1:
             files = ", ".join(sorted(entry[0] for entry in entries))
-            _file, what, name, key_path = entries[0]
+            _file, what, name, key_path, settable = entries[0]
+            fix = (
+                f"set {key_path} in all but one, or give the stacks names that differ "
+                "within the first characters"
+                if settable
+                else "rename one of the stacks (or its groups)"
+                if what == "account group"
+                else "give the stacks names that differ in more than '-', '_' or '.'"
+            )
             raise ConfigError(
                 files,
                 f"{PROJECT}:{key_path}",
                 f"{what} {name!r} is derived by more than one stack and must be unique in "
-                f"{scope}; set {key_path} in all but one, or give the stacks names that "
-                "differ within the first characters",
+                f"{scope}; {fix}",
             )
