@@ -431,9 +431,9 @@ def _tags(value: dict[str, str]) -> dict[str, str]:
             )
         bad = sorted(set(name) & _TAG_NAME_FORBIDDEN)
         if bad or any(ord(c) < 32 for c in name):
-            shown = bad[0] if bad else "a control character"
+            shown = repr(bad[0]) if bad else "a control character"
             raise ValueError(
-                f"tag name {name!r} contains {shown!r}; Azure refuses < > % & \\ ? / in tag names"
+                f"tag name {name!r} contains {shown}; Azure refuses < > % & \\ ? / in tag names"
             )
         if len(tag_value) > _MAX_TAG_VALUE:
             raise ValueError(
