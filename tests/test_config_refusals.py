@@ -857,3 +857,47 @@ def test_validate_all_refuses_stacks_that_truncate_to_one_name(project_root: Pat
         "than one stack and must be unique in all of Azure; set azure.keyVault.name in all but "
         "one, or give the stacks names that differ within the first characters"
     ]
+
+
+# ------------------------------------------------------------------ as under `pulumi up`
+
+
+@pytest.mark.parametrize(
+    ("stack", "extra", "expected"),
+    [
+        (
+            "dev",
+            {"github:token": _GITHUB_PAT},
+            "Pulumi.dev.yaml: github:token: is a provider credential and must not be in plain "
+            "text: remove it and run pulumi config set --secret github:token <value>",
+        ),
+        (
+            "dev",
+            {"databricks:host": "https://admin:hunter2@adb-1.azuredatabricks.net"},
+            f"Pulumi.dev.yaml: databricks:host: holds a password inside a URL; {_LEAKS}",
+        ),
+        (
+            "my_stack",
+            {},
+            "Pulumi.my_stack.yaml: dataops:azure.keyVault.name: the Key Vault name "
+            "'kv-datanova-my_stack' (from stack 'my_stack') is not valid in Azure: it may not "
+            "contain '_' (3-24 letters, digits and '-', starting with a letter, ending with a "
+            "letter or digit, no '--'); set azure.keyVault.name, or rename the stack",
+        ),
+    ],
+)
+def test_the_program_refuses_as_the_offline_engine_does(
+    stack: str, extra: dict[str, str], expected: str
+) -> None:
+    # The config the Pulumi CLI hands the program: the same checks run before any resource.
+    from dataops.engine import run_program
+    from dataops.mocks import Recording
+    from dataops.stackfile import read_stack_file
+
+    config, secret_keys = read_stack_file(PROJECT_ROOT, "dev").pulumi_config()
+    config.update(extra)
+    recording = Recording()
+    with pytest.raises(ConfigError) as caught:
+        run_program(stack, config, secret_keys, recording)
+    assert str(caught.value) == expected
+    assert recording.resources == []
