@@ -10,6 +10,7 @@ derives against the cloud's rule for it.
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 
@@ -228,3 +229,196 @@ class Names:
     @property
     def preview_service_connection(self) -> str:
         return f"dataops-{self.preview_environment}"
+
+
+# ------------------------------------------------------------------ Azure name rules
+# Every Azure name a Names object derives, checked against the rule of its resource type,
+# whatever the stack is called (a stack `my_stack`, `dev.eu` or `dév` must be refused
+# before deploy, not by Azure halfway through one). The rules are Azure's, one per
+# resource type, from
+# https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
+
+
+@dataclass(frozen=True)
+class AzureNameRule:
+    """One resource type's naming rule: length, characters, how a name starts and ends."""
+
+    resource: str
+    # Where the name must be unique: "global", "subscription" or "resource group".
+    scope: str
+    min_length: int
+    max_length: int
+    # The characters allowed, as a regex character class body; None: the resource group
+    # rule (Unicode letters and digits, '_', '-', '.', '(' and ')').
+    characters: str | None
+    description: str
+    # Regexes the first and last character must match.
+    first: str = "."
+    last: str = "."
+    no_double_hyphen: bool = False
+
+    def problem(self, name: str) -> str | None:
+        """Why Azure would refuse ``name``, or None."""
+        if not self.min_length <= len(name) <= self.max_length:
+            return f"needs {self.min_length}-{self.max_length} characters, has {len(name)}"
+        if self.characters is None:
+            bad = [c for c in name if not (_unicode_letter_or_digit(c) or c in "_-.()")]
+        else:
+            bad = [c for c in name if not re.fullmatch(f"[{self.characters}]", c)]
+        if bad:
+            return f"may not contain {bad[0]!r}"
+        if not re.fullmatch(self.first, name[0]):
+            return f"may not start with {name[0]!r}"
+        if not re.fullmatch(self.last, name[-1]):
+            return f"may not end with {name[-1]!r}"
+        if self.no_double_hyphen and "--" in name:
+            return "may not contain '--'"
+        return None
+
+
+def _unicode_letter_or_digit(char: str) -> bool:
+    # .NET's Char.IsLetterOrDigit: the Unicode categories the resource group rule names.
+    return unicodedata.category(char) in ("Lu", "Ll", "Lt", "Lm", "Lo", "Nd")
+
+
+_ALNUM = "a-zA-Z0-9"
+RESOURCE_GROUP_RULE = AzureNameRule(
+    "resource group",
+    "subscription",
+    1,
+    90,
+    None,
+    "1-90 letters, digits, '_', '-', '.', '(' and ')', not ending with '.'",
+    last=r"[^.]",
+)
+STORAGE_ACCOUNT_RULE = AzureNameRule(
+    "storage account",
+    "global",
+    3,
+    24,
+    "a-z0-9",
+    "3-24 lower-case letters and digits",
+)
+KEY_VAULT_RULE = AzureNameRule(
+    "Key Vault",
+    "global",
+    3,
+    24,
+    f"{_ALNUM}-",
+    "3-24 letters, digits and '-', starting with a letter, ending with a letter or digit, no '--'",
+    first="[a-zA-Z]",
+    last=f"[{_ALNUM}]",
+    no_double_hyphen=True,
+)
+# Microsoft.Databricks/workspaces and accessConnectors.
+DATABRICKS_RULE = AzureNameRule(
+    "Databricks workspace",
+    "resource group",
+    3,
+    64,
+    f"{_ALNUM}_-",
+    "3-64 letters, digits, '_' and '-'",
+)
+ACCESS_CONNECTOR_RULE = AzureNameRule(
+    "access connector",
+    "resource group",
+    3,
+    64,
+    f"{_ALNUM}_-",
+    "3-64 letters, digits, '_' and '-'",
+)
+
+
+def _network_rule(resource: str, min_length: int, max_length: int) -> AzureNameRule:
+    # Microsoft.Network: virtualNetworks 2-64, subnets, networkSecurityGroups,
+    # publicIPAddresses and natGateways 1-80; all the same characters and ends.
+    return AzureNameRule(
+        resource,
+        "resource group",
+        min_length,
+        max_length,
+        f"{_ALNUM}_.-",
+        f"{min_length}-{max_length} letters, digits, '_', '.' and '-', starting with a letter "
+        "or digit, ending with a letter, digit or '_'",
+        first=f"[{_ALNUM}]",
+        last=f"[{_ALNUM}_]",
+    )
+
+
+NETWORK_SECURITY_GROUP_RULE = _network_rule("network security group", 1, 80)
+PUBLIC_IP_RULE = _network_rule("public IP address", 1, 80)
+NAT_GATEWAY_RULE = _network_rule("NAT gateway", 1, 80)
+VIRTUAL_NETWORK_RULE = _network_rule("virtual network", 2, 64)
+SUBNET_RULE = _network_rule("subnet", 1, 80)
+# Microsoft.ManagedIdentity/userAssignedIdentities.
+MANAGED_IDENTITY_RULE = AzureNameRule(
+    "managed identity",
+    "resource group",
+    3,
+    128,
+    f"{_ALNUM}_-",
+    "3-128 letters, digits, '-' and '_', starting with a letter or digit",
+    first=f"[{_ALNUM}]",
+)
+
+# The roles the foundation and identity layers pass to Names.subnet / managed_identity.
+SUBNET_ROLES = ("public", "private")
+MANAGED_IDENTITY_ROLES = ("deployer", "preview")
+
+
+@dataclass(frozen=True)
+class DerivedName:
+    """One Azure name a stack derives, the rule it must follow, and the config key that
+    sets it explicitly (None: only the name prefix and the stack name shape it)."""
+
+    name: str
+    rule: AzureNameRule
+    override_key: str | None
+
+
+def azure_names(names: Names) -> list[DerivedName]:
+    """Every Azure resource name ``names`` derives (containers are checked with their zone
+    or catalog, in the config model)."""
+    return [
+        DerivedName(names.resource_group, RESOURCE_GROUP_RULE, "azure.resourceGroupName"),
+        DerivedName(
+            names.managed_resource_group,
+            RESOURCE_GROUP_RULE,
+            "azure.workspace.managedResourceGroupName",
+        ),
+        DerivedName(names.storage_account, STORAGE_ACCOUNT_RULE, "azure.storage.accountName"),
+        DerivedName(names.key_vault, KEY_VAULT_RULE, "azure.keyVault.name"),
+        DerivedName(names.workspace, DATABRICKS_RULE, "azure.workspace.name"),
+        DerivedName(names.access_connector, ACCESS_CONNECTOR_RULE, None),
+        DerivedName(names.security_group, NETWORK_SECURITY_GROUP_RULE, None),
+        DerivedName(names.nat_public_ip, PUBLIC_IP_RULE, None),
+        DerivedName(names.nat_gateway, NAT_GATEWAY_RULE, None),
+        DerivedName(names.virtual_network, VIRTUAL_NETWORK_RULE, None),
+        *(DerivedName(names.subnet(role), SUBNET_RULE, None) for role in SUBNET_ROLES),
+        *(
+            DerivedName(names.managed_identity(role), MANAGED_IDENTITY_RULE, None)
+            for role in MANAGED_IDENTITY_ROLES
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class NameProblem:
+    derived: DerivedName
+    problem: str
+
+    def message(self, stack: str) -> str:
+        rule = self.derived.rule
+        return (
+            f"the {rule.resource} name {self.derived.name!r} (from stack {stack!r}) is not "
+            f"valid in Azure: it {self.problem} ({rule.description})"
+        )
+
+
+def azure_name_problem(names: Names) -> NameProblem | None:
+    """The first derived Azure name Azure would refuse, or None."""
+    for derived in azure_names(names):
+        problem = derived.rule.problem(derived.name)
+        if problem is not None:
+            return NameProblem(derived, problem)
+    return None

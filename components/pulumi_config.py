@@ -7,6 +7,7 @@ validate exactly the same way.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,32 @@ def read_stack_config() -> StackConfig:
     prefix = f"{PROJECT}:"
     values = {k[len(prefix) :]: v for k, v in _all_config().items() if k.startswith(prefix)}
     secure = frozenset(k[len(prefix) :] for k in _secret_keys() if k.startswith(prefix))
-    return load_stack_config(values, stack_file_name(), secure)
+    config = _all_config()
+    secret_keys = _secret_keys()
+    # The providers' keys too: a provider credential in plain text is refused here as well.
+    foreign = {
+        k: _decoded(v)
+        for k, v in config.items()
+        if not k.startswith(prefix) and k not in secret_keys
+    }
+    return load_stack_config(
+        values,
+        stack_file_name(),
+        secure,
+        pulumi.get_stack(),
+        foreign=foreign,
+        foreign_secure_keys=frozenset(k for k in secret_keys if not k.startswith(prefix)),
+    )
+
+
+def _decoded(value: Any) -> Any:
+    # Objects arrive JSON-encoded; a credential inside one must still be found.
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,13 @@ def tree_order(resources: list[PlannedResource]) -> list[PlannedResource]:
 def validate_stack(stack_file: StackFile) -> StackConfig:
     """Config only: raises ``ConfigError`` with the one-line message."""
     return load_stack_config(
-        stack_file.dataops_values(), stack_file.file_name, stack_file.dataops_secure_keys()
+        stack_file.dataops_values(),
+        stack_file.file_name,
+        stack_file.dataops_secure_keys(),
+        stack_file.stack,
+        foreign=stack_file.foreign_values(),
+        foreign_secure_keys=frozenset(k for k in stack_file.secure_keys if ":" in k),
+        ciphertexts=stack_file.ciphertexts,
     )
 
 

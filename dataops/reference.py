@@ -42,7 +42,7 @@ class Block:
         return f"<!-- {self.name}:end -->"
 
 
-_HIDDEN = {"secrets_set"}
+_HIDDEN = {"secrets_set", "stack_name"}
 
 
 def reference_markdown() -> str:

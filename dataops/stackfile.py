@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,8 @@ class StackFile:
     path: Path
     values: dict[str, Any]  # full keys ("dataops:azure") to plain values
     secure_keys: frozenset[str]  # full keys given as `secure:`
+    # Full keys to what follows `secure:` (the config check reads their shape only).
+    ciphertexts: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def file_name(self) -> str:
@@ -47,6 +49,11 @@ class StackFile:
     def dataops_values(self) -> dict[str, Any]:
         prefix = f"{PROJECT}:"
         return {k[len(prefix) :]: v for k, v in self.values.items() if k.startswith(prefix)}
+
+    def foreign_values(self) -> dict[str, Any]:
+        """The providers' keys (full keys), which the config check reads for credentials."""
+        prefix = f"{PROJECT}:"
+        return {k: v for k, v in self.values.items() if not k.startswith(prefix)}
 
     def dataops_secure_keys(self) -> frozenset[str]:
         prefix = f"{PROJECT}:"
@@ -149,7 +156,11 @@ def apply_project_config(stack_file: StackFile, declarations: Mapping[str, Any])
             value = declaration.get("value") if isinstance(declaration, dict) else declaration
             values[key] = value
     return StackFile(
-        stack=stack_file.stack, path=stack_file.path, values=values, secure_keys=frozenset(secure)
+        stack=stack_file.stack,
+        path=stack_file.path,
+        values=values,
+        secure_keys=frozenset(secure),
+        ciphertexts=stack_file.ciphertexts,
     )
 
 
@@ -165,6 +176,7 @@ def stack_file_from_document(stack: str, path: Path, document: Mapping[str, Any]
         raise StackFileError(f"{path.name}: config: must be a mapping of 'namespace:key' to values")
     values: dict[str, Any] = {}
     secure: set[str] = set()
+    ciphertexts: dict[str, Any] = {}
     for raw_key, value in raw.items():
         key = _full_key(str(raw_key))
         namespace, _, name = key.partition(":")
@@ -175,9 +187,16 @@ def stack_file_from_document(stack: str, path: Path, document: Mapping[str, Any]
         if isinstance(value, dict) and set(value) == {"secure"}:
             secure.add(key)
             values[key] = None
+            ciphertexts[key] = value["secure"]
         else:
             values[key] = value
-    return StackFile(stack=stack, path=path, values=values, secure_keys=frozenset(secure))
+    return StackFile(
+        stack=stack,
+        path=path,
+        values=values,
+        secure_keys=frozenset(secure),
+        ciphertexts=ciphertexts,
+    )
 
 
 def _full_key(key: str) -> str:

@@ -62,6 +62,11 @@ def _append(path: str, value: Any) -> Callable[[Config], None]:
     return mutate
 
 
+# A ciphertext as `pulumi config set --secret` writes it (passphrase provider).
+CIPHERTEXT = (
+    "v1:Gxax31OLoS3D+X7b:Ln0sA6lQeuJl7PW1NWiFpTOTogKdJBOUmXJloaJa78YYrD5zQ/AWiQxRDpP5NSYRadnj9Q=="
+)
+
 # (case id, stack, change, the exact error line)
 BAD_CONFIG: list[tuple[str, str, Callable[[Config], None], str]] = [
     (
@@ -527,7 +532,8 @@ def test_a_secure_value_is_accepted_and_recorded_as_set(
     stack_document: Callable[[str], StackDocument], validate: Validate
 ) -> None:
     document = stack_document("dev")
-    document["config"]["dataops:teamsWebhookUrl"] = {"secure": "v1:AAAA"}
+    # The shape `pulumi config set --secret` writes with a passphrase: v1:<nonce>:<sealed>.
+    document["config"]["dataops:teamsWebhookUrl"] = {"secure": CIPHERTEXT}
     document["config"]["dataops:notifications"]["teams"] = True
     config = validate("dev", document)
     assert config.secrets_set == frozenset(

@@ -7,11 +7,15 @@ from typing import Literal
 from pydantic import model_validator
 
 from components.config.types import (
+    ApiInt,
     AzureLocation,
+    AzureTags,
     Guid,
     KeyVaultName,
     NamePrefix,
+    ResourceGroupName,
     StorageAccountName,
+    StrictBool,
     UcIdentifier,
     WorkspaceName,
     _container_problem,
@@ -64,10 +68,10 @@ class KeyVaultConfig(_Model):
     name: KeyVaultName | None = _doc(
         None, "Key Vault name (globally unique); default kv-<namePrefix>-<stack>"
     )
-    purge_protection: bool | None = _doc(
+    purge_protection: StrictBool | None = _doc(
         None, "Purge protection (irreversible once on); default on in prod, off elsewhere"
     )
-    soft_delete_retention_days: int = _doc(
+    soft_delete_retention_days: ApiInt = _doc(
         90, "Days a deleted vault or secret can be recovered", ge=7, le=90
     )
 
@@ -77,8 +81,10 @@ class WorkspaceConfig(_Model):
     sku: Literal["premium", "standard", "trial"] = _doc(
         "premium", "Pricing tier; Unity Catalog governance needs premium (enforced in prod)"
     )
-    no_public_ip: bool = _doc(True, "Secure cluster connectivity: cluster nodes get no public IP")
-    managed_resource_group_name: str | None = _doc(
+    no_public_ip: StrictBool = _doc(
+        True, "Secure cluster connectivity: cluster nodes get no public IP"
+    )
+    managed_resource_group_name: ResourceGroupName | None = _doc(
         None, "Databricks-managed resource group; default rg-<namePrefix>-<stack>-dbw-managed"
     )
 
@@ -90,8 +96,10 @@ class AzureConfig(_Model):
     name_prefix: NamePrefix = _required(
         "2-12 lower-case letters and digits that start every resource name"
     )
-    resource_group_name: str | None = _doc(None, "Resource group; default rg-<namePrefix>-<stack>")
-    tags: dict[str, str] = _doc({}, "Tags on every resource, on top of project/environment/stack")
+    resource_group_name: ResourceGroupName | None = _doc(
+        None, "Resource group; default rg-<namePrefix>-<stack>"
+    )
+    tags: AzureTags = _doc({}, "Tags on every resource, on top of project/environment/stack")
     network: NetworkConfig = _doc(NetworkConfig(), "Workspace networking")
     storage: StorageConfig = _doc(StorageConfig(), "ADLS Gen2 storage")
     key_vault: KeyVaultConfig = _doc(

@@ -7,8 +7,10 @@ from typing import Literal
 from pydantic import model_validator
 
 from components.config.types import (
+    DisplayName,
     Email,
     GroupName,
+    StrictBool,
     _doc,
     _Model,
     _PathError,
@@ -18,9 +20,9 @@ from components.config.types import (
 
 
 class Entitlements(_Model):
-    workspace_access: bool = _doc(True, "May use the workspace")
-    databricks_sql_access: bool = _doc(False, "May use Databricks SQL")
-    allow_cluster_create: bool = _doc(False, "May create clusters (unrestricted)")
+    workspace_access: StrictBool = _doc(True, "May use the workspace")
+    databricks_sql_access: StrictBool = _doc(False, "May use Databricks SQL")
+    allow_cluster_create: StrictBool = _doc(False, "May create clusters (unrestricted)")
 
 
 class GroupConfig(_Model):
@@ -37,12 +39,12 @@ class GroupConfig(_Model):
 
 class UserConfig(_Model):
     email: Email = _required("User name in Databricks (the Entra ID sign-in email)")
-    display_name: str = _required("Display name")
+    display_name: DisplayName = _required("Display name")
 
 
 class ServicePrincipalConfig(_Model):
-    display_name: str = _required("Display name of the service principal")
-    client_secret: bool = _doc(
+    display_name: DisplayName = _required("Display name of the service principal")
+    client_secret: StrictBool = _doc(
         False, "Generate an OAuth secret (kept in Key Vault); off: OIDC federation only"
     )
 
@@ -50,6 +52,24 @@ class ServicePrincipalConfig(_Model):
 class ServicePrincipalsConfig(_Model):
     deployer: ServicePrincipalConfig = _required("CI's identity: runs pulumi up for this stack")
     job_runner: ServicePrincipalConfig = _required("Jobs run as this principal (staging, prod)")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ServicePrincipalsConfig:
+        # Both are created in one account; two principals of one name cannot be told apart
+        # in the account console, in grants or in the access report.
+        # The deployer's read-only twin for previews is named "<deployer>-preview" (Names).
+        taken = {
+            self.deployer.display_name.lower(),
+            f"{self.deployer.display_name}-preview".lower(),
+        }
+        if self.job_runner.display_name.lower() in taken:
+            raise _PathError(
+                ("jobRunner", "displayName"),
+                f"{self.job_runner.display_name!r} is also the deployer's displayName "
+                "(or its preview principal's); "
+                "each service principal needs its own name",
+            )
+        return self
 
 
 class IdentityConfig(_Model):
@@ -64,7 +84,8 @@ class IdentityConfig(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> IdentityConfig:
-        _require_unique([g.name for g in self.groups], "groups")
+        # Databricks group names are case-insensitive (SCIM displayName).
+        _require_unique([g.name for g in self.groups], "groups", ignore_case=True)
         _require_unique([u.email for u in self.users], "users")
         known = {u.email for u in self.users}
         for gi, group in enumerate(self.groups):

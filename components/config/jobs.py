@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import model_validator
+
 from components.config.types import (
+    ApiInt,
     Email,
+    GitBranch,
     GitRemoteUrl,
     GroupName,
+    JavaTimeZone,
     QuartzCron,
+    StrictBool,
     UcIdentifier,
     WorkspacePath,
     _doc,
     _Model,
+    _require_unique,
     _required,
 )
 
@@ -20,39 +27,39 @@ from components.config.types import (
 class ClusterConfig(_Model):
     node_type: str = _doc("Standard_DS3_v2", "VM size of job-cluster nodes")
     spark_version: str = _doc("15.4.x-scala2.12", "Databricks Runtime, pinned")
-    num_workers: int = _doc(0, "Workers per job cluster; 0 is single-node", ge=0, le=100)
-    autotermination_minutes: int = _doc(
+    num_workers: ApiInt = _doc(0, "Workers per job cluster; 0 is single-node", ge=0, le=100)
+    autotermination_minutes: ApiInt = _doc(
         20, "Idle minutes before an all-purpose cluster stops", ge=10, le=240
     )
 
 
 class ScheduleConfig(_Model):
     cron: QuartzCron = _required("Quartz cron: sec min hour day-of-month month day-of-week")
-    timezone: str = _doc("UTC", "Java time zone id, e.g. Europe/Amsterdam")
-    paused: bool | None = _doc(None, "Default: paused outside prod, running in prod")
+    timezone: JavaTimeZone = _doc("UTC", "Java time zone id, e.g. Europe/Amsterdam")
+    paused: StrictBool | None = _doc(None, "Default: paused outside prod, running in prod")
 
 
 class GitSyncJobConfig(_Model):
     schedule: ScheduleConfig = _doc(ScheduleConfig(cron="0 0 2 * * ?"), "Daily at 02:00 UTC")
     source_path: WorkspacePath = _doc("/Clients", "Workspace folder mirrored into git")
     target_repository: GitRemoteUrl = _required("Git remote the backup is pushed to")
-    target_branch: str = _doc("main", "Branch of the backup repository")
-    timeout_seconds: int = _doc(8 * 3600, "Run timeout", ge=60)
-    max_retries: int = _doc(1, "Retries of a failed run", ge=0, le=10)
+    target_branch: GitBranch = _doc("main", "Branch of the backup repository")
+    timeout_seconds: ApiInt = _doc(8 * 3600, "Run timeout", ge=60)
+    max_retries: ApiInt = _doc(1, "Retries of a failed run", ge=0, le=10)
 
 
 class IntegrationTestJobConfig(_Model):
     schedule: ScheduleConfig | None = _doc(None, "Optional schedule (CI triggers it after deploy)")
-    timeout_seconds: int = _doc(3600, "Run timeout", ge=60)
-    run_medallion_first: bool = _doc(
+    timeout_seconds: ApiInt = _doc(3600, "Run timeout", ge=60)
+    run_medallion_first: StrictBool = _doc(
         True, "Run the medallion job first, so the tables the checks read exist and are current"
     )
 
 
 class MedallionJobConfig(_Model):
     schedule: ScheduleConfig | None = _doc(None, "Optional schedule of the ingestion")
-    timeout_seconds: int = _doc(3600, "Run timeout", ge=60)
-    seed_sample_data: bool | None = _doc(
+    timeout_seconds: ApiInt = _doc(3600, "Run timeout", ge=60)
+    seed_sample_data: StrictBool | None = _doc(
         None, "Copy the shipped sample files into landing first; default on outside prod"
     )
     landing_zone: UcIdentifier | None = _doc(
@@ -88,7 +95,20 @@ class JobsConfig(_Model):
         ("platform-admins",), "identity.groups that manage the jobs (CAN_MANAGE)"
     )
 
+    @model_validator(mode="after")
+    def _groups_unique(self) -> JobsConfig:
+        _require_unique(self.run_groups, "run_groups", ignore_case=True)
+        _require_unique(self.manage_groups, "manage_groups", ignore_case=True)
+        return self
+
 
 class NotificationsConfig(_Model):
     emails: tuple[Email, ...] = _doc((), "Addresses told of failed job runs")
-    teams: bool = _doc(False, "Also post failures to Teams (needs the teamsWebhookUrl secret)")
+    teams: StrictBool = _doc(
+        False, "Also post failures to Teams (needs the teamsWebhookUrl secret)"
+    )
+
+    @model_validator(mode="after")
+    def _emails_unique(self) -> NotificationsConfig:
+        _require_unique(self.emails, "emails")
+        return self

@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from components.config.credentials import (
+    PROVIDER_SECRET_KEYS,
+    ciphertext_problem,
+    credentials_in,
+)
 from components.config.stack import StackConfig
 from components.config.types import PROJECT, ConfigError, _camel, _PathError
 from components.secret_keys import SECRET_KEYS
 
 # --------------------------------------------------------------------------- helpers
+
+# Fields of StackConfig the loader fills; never keys of a stack file.
+_LOADER_FIELDS = ("secrets_set", "stack_name")
 
 
 def _format_path(parts: Sequence[str | int]) -> str:
@@ -41,7 +50,7 @@ def _known_keys(model: type[BaseModel], path: Sequence[str | int]) -> list[str]:
             return []
         current = _model_in(match.annotation)
     fields = getattr(current, "model_fields", {}) or {}
-    return [_camel(name) for name in fields if name != "secrets_set"]
+    return [_camel(name) for name in fields if name not in _LOADER_FIELDS]
 
 
 def _model_in(annotation: Any) -> Any:
@@ -114,14 +123,34 @@ def _error_line(stack_file: str, error: Mapping[str, Any]) -> ConfigError:
 
 
 def load_stack_config(
-    values: Mapping[str, Any], stack_file: str, secure_keys: frozenset[str] = frozenset()
+    values: Mapping[str, Any],
+    stack_file: str,
+    secure_keys: frozenset[str] = frozenset(),
+    stack: str | None = None,
+    *,
+    foreign: Mapping[str, Any] | None = None,
+    foreign_secure_keys: frozenset[str] = frozenset(),
+    ciphertexts: Mapping[str, Any] | None = None,
 ) -> StackConfig:
     """Validate the ``dataops:*`` values of one stack (keys without the namespace).
 
     ``values`` holds plain values (objects may also arrive as JSON strings, as
-    ``pulumi.Config`` returns them); ``secure_keys`` names the keys given as ``secure:``.
+    ``pulumi.Config`` returns them); ``secure_keys`` names the keys given as ``secure:``;
+    ``stack`` is the stack's name (default: read from ``Pulumi.<stack>.yaml``).
+    ``foreign`` holds the other namespaces' values by full key (``github:token``), with
+    ``foreign_secure_keys`` those given as ``secure:``; ``ciphertexts`` maps full keys to
+    what follows ``secure:`` in the stack file, where it is known (offline).
     Raises :class:`ConfigError` on the first problem.
     """
+    foreign = foreign or {}
+    for key in sorted(foreign):
+        if key in PROVIDER_SECRET_KEYS and key not in foreign_secure_keys:
+            raise ConfigError(
+                stack_file,
+                key,
+                "is a provider credential and must not be in plain text: remove it and run "
+                f"pulumi config set --secret {key} <value>",
+            )
     plain: dict[str, Any] = {}
     for key, value in values.items():
         if key in SECRET_KEYS:
@@ -140,13 +169,68 @@ def load_stack_config(
                 f"is not a secret setting; only {', '.join(SECRET_KEYS)} may be secure values",
             )
         plain[key] = _decode(value)
-    if "secretsSet" in plain or "secrets_set" in plain:
-        raise ConfigError(stack_file, f"{PROJECT}:secretsSet", "is not a config key")
+    _check_ciphertexts(stack_file, ciphertexts or {})
+    _check_no_credentials(stack_file, plain, foreign, foreign_secure_keys)
+    for field in _LOADER_FIELDS:
+        if field in plain or _camel(field) in plain:
+            raise ConfigError(stack_file, f"{PROJECT}:{_camel(field)}", "is not a config key")
     plain["secretsSet"] = frozenset(k for k in secure_keys if k in SECRET_KEYS)
+    plain["stackName"] = stack if stack is not None else _stack_of(stack_file)
     try:
         return StackConfig.model_validate(plain)
     except ValidationError as exc:
         raise _error_line(stack_file, exc.errors()[0]) from None
+
+
+def _check_ciphertexts(stack_file: str, ciphertexts: Mapping[str, Any]) -> None:
+    """Every ``secure:`` value of a secret key looks like what Pulumi writes."""
+    prefix = f"{PROJECT}:"
+    for key, ciphertext in sorted(ciphertexts.items()):
+        name = key[len(prefix) :] if key.startswith(prefix) else key
+        if key.startswith(prefix) and name not in SECRET_KEYS:
+            continue  # refused as no secret setting, before this runs
+        problem = ciphertext_problem(ciphertext)
+        if problem:
+            raise ConfigError(
+                stack_file,
+                key,
+                f"secure: {problem}; encrypt it with: pulumi config set --secret {name} <value>",
+            )
+
+
+def _check_no_credentials(
+    stack_file: str,
+    plain: Mapping[str, Any],
+    foreign: Mapping[str, Any],
+    foreign_secure_keys: frozenset[str],
+) -> None:
+    """No credential in a value every plan, diff and pull-request comment prints. The value
+    itself is never repeated in the message: the message lands in CI logs."""
+    candidates: list[tuple[str, str | None, Any]] = [
+        (f"{PROJECT}:{key}", key, value) for key, value in plain.items()
+    ]
+    candidates += [
+        (key, None, value) for key, value in foreign.items() if key not in foreign_secure_keys
+    ]
+    for full_key, dataops_key, value in sorted(candidates, key=lambda c: c[0]):
+        for path, kind in credentials_in(value):
+            if dataops_key is not None:
+                key_path = f"{PROJECT}:{_format_path([dataops_key, *path])}"
+            else:
+                below = _format_path(list(path))
+                key_path = full_key + (below if below[:1] in ("", "[") else f".{below}")
+            raise ConfigError(
+                stack_file,
+                key_path,
+                f"holds {kind}; plan --json, diff and the pull-request comment print every "
+                "non-secret value: remove it and keep credentials in secrets "
+                "(pulumi config set --secret <key> <value>)",
+            )
+
+
+def _stack_of(stack_file: str) -> str | None:
+    match = re.fullmatch(r"Pulumi\.(.+)\.yaml", stack_file)
+    return match.group(1) if match else None
 
 
 def _decode(value: Any) -> Any:
@@ -238,4 +322,90 @@ def check_shared_singletons(configs: Mapping[str, StackConfig]) -> None:
                 f"{PROJECT}:unityCatalog.catalogs",
                 f"catalog {catalog_name!r} is declared by more than one stack sharing the "
                 f"{region} metastore; each stack owns its own catalogs",
+            )
+
+    _check_names_unique_across_stacks(configs)
+
+
+def _check_names_unique_across_stacks(configs: Mapping[str, StackConfig]) -> None:
+    """Names that share a namespace across stacks: two stacks deriving one would fight
+    over it (or the second deploy fails). Long stack names are truncated to fit Azure's
+    limits, so two stacks can derive the same name without either being wrong alone.
+
+    Azure compares names case-insensitively
+    (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules),
+    as do Databricks account groups and Unity Catalog names.
+    """
+    # (scope, name lower-cased) -> [(file, what, name, key path, the key sets the name)]
+    claims: dict[tuple[str, str], list[tuple[str, str, str, str, bool]]] = {}
+
+    def claim(
+        scope: str, file_name: str, what: str, name: str, key_path: str, settable: bool = True
+    ) -> None:
+        entries = claims.setdefault((scope, name.lower()), [])
+        if all(entry[0] != file_name for entry in entries):
+            entries.append((file_name, what, name, key_path, settable))
+
+    for file_name, config in configs.items():
+        stack = config.stack_name or _stack_of(file_name)
+        if stack is None:
+            continue
+        names = config.names(stack)
+        subscription = f"subscription {config.azure.subscription_id}"
+        account = f"Databricks account {config.databricks.account_id}"
+        region = config.unity_catalog.metastore.region or config.azure.location
+        metastore = f"the {region} metastore of {account}"
+        claim(
+            "all of Azure",
+            file_name,
+            "storage account",
+            names.storage_account,
+            "azure.storage.accountName",
+        )
+        claim("all of Azure", file_name, "Key Vault", names.key_vault, "azure.keyVault.name")
+        claim(
+            subscription,
+            file_name,
+            "resource group",
+            names.resource_group,
+            "azure.resourceGroupName",
+        )
+        claim(
+            subscription,
+            file_name,
+            "resource group",
+            names.managed_resource_group,
+            "azure.workspace.managedResourceGroupName",
+        )
+        for group in config.identity.groups:
+            claim(
+                account,
+                file_name,
+                "account group",
+                names.group(group.name),
+                "identity.groups",
+                settable=False,
+            )
+        uc_names = [names.storage_credential, names.metastore_root_access]
+        uc_names += [names.zone_location(zone) for zone in config.azure.storage.zones]
+        uc_names += [names.catalog_location(c.name) for c in config.unity_catalog.catalogs]
+        for uc_name in uc_names:
+            claim(metastore, file_name, "Unity Catalog name", uc_name, "azure.namePrefix", False)
+    for (scope, _name), entries in sorted(claims.items()):
+        if len(entries) > 1:
+            files = ", ".join(sorted(entry[0] for entry in entries))
+            _file, what, name, key_path, settable = entries[0]
+            fix = (
+                f"set {key_path} in all but one, or give the stacks names that differ "
+                "within the first characters"
+                if settable
+                else "rename one of the stacks (or its groups)"
+                if what == "account group"
+                else "give the stacks names that differ in more than '-', '_' or '.'"
+            )
+            raise ConfigError(
+                files,
+                f"{PROJECT}:{key_path}",
+                f"{what} {name!r} is derived by more than one stack and must be unique in "
+                f"{scope}; {fix}",
             )

@@ -13,10 +13,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pydantic.alias_generators import to_snake
+
 from components.config.azure import NetworkConfig
 from components.config.types import MEDALLION_SCHEMAS, _is_under, _PathError
 from components.config.unity_catalog import GrantConfig
-from components.naming import SHARED_FOLDER
+from components.naming import SHARED_FOLDER, azure_name_problem
 from components.secret_keys import SecretKey
 
 if TYPE_CHECKING:
@@ -301,6 +303,46 @@ def production_code_outside_shared(config: StackConfig) -> None:
         )
 
 
+def derived_names_fit_azure(config: StackConfig) -> None:
+    """Every Azure name the stack derives follows its resource type's rule, whatever the
+    stack is called (rules and sources: components/naming.py, next to Names)."""
+    if config.stack_name is None:
+        return
+    names = config.names(config.stack_name)
+    found = azure_name_problem(names)
+    if found is not None:
+        derived, rule = found.derived, found.derived.rule
+        explicit = derived.override_key is not None and _is_set(config, derived.override_key)
+        if explicit:
+            path: tuple[str | int, ...] = tuple(str(derived.override_key).split("."))
+            raise _PathError(
+                path,
+                f"{derived.name!r} is not a {rule.resource} name Azure accepts: it "
+                f"{found.problem} ({rule.description})",
+            )
+        fix = f"set {derived.override_key}, or " if derived.override_key else ""
+        raise _PathError(
+            tuple((derived.override_key or "azure").split(".")),
+            f"{found.message(config.stack_name)}; {fix}rename the stack",
+        )
+    # Azure Databricks creates the managed resource group itself and refuses an existing
+    # one, the workspace's own included:
+    # https://learn.microsoft.com/azure/databricks/getting-started/
+    if names.managed_resource_group.lower() == names.resource_group.lower():
+        raise _PathError(
+            ("azure", "workspace", "managedResourceGroupName"),
+            f"{names.managed_resource_group!r} is the workspace's own resource group; "
+            "Databricks needs a resource group of its own for the managed resources",
+        )
+
+
+def _is_set(config: StackConfig, dotted: str) -> bool:
+    value: object = config
+    for part in dotted.split("."):
+        value = getattr(value, to_snake(part))
+    return value is not None
+
+
 # In the order they run; the first problem is the one reported.
 CROSS_FIELD_RULES: tuple[CrossFieldRule, ...] = tuple(
     CrossFieldRule(check.__name__, check)
@@ -325,5 +367,6 @@ CROSS_FIELD_RULES: tuple[CrossFieldRule, ...] = tuple(
         https_backup_has_a_token,
         production_has_no_sample_data,
         production_code_outside_shared,
+        derived_names_fit_azure,
     )
 )

@@ -7,30 +7,39 @@ from typing import Literal
 from pydantic import model_validator
 
 from components.config.types import (
+    ApiInt,
     AzureDevopsOrganizationUrl,
     Email,
+    GitBranch,
     GithubName,
+    StrictBool,
     WorkspacePath,
     _doc,
     _Model,
     _PathError,
+    _require_unique,
     _required,
 )
 
 
 class BranchProtectionConfig(_Model):
-    required_approvals: int = _doc(1, "Approving reviews a pull request needs", ge=0, le=6)
+    required_approvals: ApiInt = _doc(1, "Approving reviews a pull request needs", ge=0, le=6)
     required_checks: tuple[str, ...] = _doc((), "Status checks that must pass (job names)")
-    dismiss_stale_reviews: bool = _doc(True, "A new push dismisses earlier approvals")
-    require_code_owner_reviews: bool = _doc(True, "CODEOWNERS must approve their paths")
-    require_linear_history: bool = _doc(True, "No merge commits")
-    enforce_admins: bool = _doc(True, "Rules apply to administrators too")
+    dismiss_stale_reviews: StrictBool = _doc(True, "A new push dismisses earlier approvals")
+    require_code_owner_reviews: StrictBool = _doc(True, "CODEOWNERS must approve their paths")
+    require_linear_history: StrictBool = _doc(True, "No merge commits")
+    enforce_admins: StrictBool = _doc(True, "Rules apply to administrators too")
+
+    @model_validator(mode="after")
+    def _checks_unique(self) -> BranchProtectionConfig:
+        _require_unique(self.required_checks, "required_checks")
+        return self
 
 
 class GithubConfig(_Model):
     owner: GithubName = _required("GitHub organization or user")
     repository: GithubName = _required("Repository name")
-    manage_repository: bool = _doc(
+    manage_repository: StrictBool = _doc(
         False, "This stack creates and protects the repository; exactly one stack sets it"
     )
     visibility: Literal["private", "internal", "public"] = _doc("private", "Repository visibility")
@@ -55,7 +64,7 @@ class GithubConfig(_Model):
         (), "GitHub users who approve deployments to this stack's environment"
     )
     code_owners: tuple[str, ...] = _doc((), "Owners written to CODEOWNERS, e.g. @org/team")
-    ci_app_id: int | None = _doc(
+    ci_app_id: ApiInt | None = _doc(
         None,
         "ID of the GitHub App whose installation token CI's deploys use; develop's rule lets"
         " it through like a repository admin (an App is no repository role), so a deploy"
@@ -65,6 +74,9 @@ class GithubConfig(_Model):
 
     @model_validator(mode="after")
     def _code_owners_writable(self) -> GithubConfig:
+        # GitHub logins and team slugs are case-insensitive.
+        _require_unique(self.environment_reviewers, "environment_reviewers", ignore_case=True)
+        _require_unique(self.code_owners, "code_owners", ignore_case=True)
         if self.manage_repository and self.code_owners and self.develop_protection.enforce_admins:
             raise _PathError(
                 ("developProtection", "enforceAdmins"),
@@ -78,10 +90,10 @@ class AzureDevopsConfig(_Model):
     organization_url: AzureDevopsOrganizationUrl = _required("https://dev.azure.com/<organization>")
     project: str = _required("Azure DevOps project")
     repository: str = _required("Azure Repos repository")
-    manage_project: bool = _doc(
+    manage_project: StrictBool = _doc(
         False, "This stack creates the project, repository and policies; exactly one stack sets it"
     )
-    minimum_reviewers: int = _doc(2, "Reviewers a pull request to main needs", ge=0, le=10)
+    minimum_reviewers: ApiInt = _doc(2, "Reviewers a pull request to main needs", ge=0, le=10)
     pipeline_path: str = _doc(
         "azure-pipelines.yml", "YAML pipeline that validates pull requests into main"
     )
@@ -93,8 +105,10 @@ class SourceControlConfig(_Model):
     azure_devops: AzureDevopsConfig | None = _doc(
         None, "Azure DevOps settings (provider azuredevops)"
     )
-    develop_branch: str = _doc("develop", "Integration branch; developers' Git folders follow it")
-    main_branch: str = _doc("main", "Production branch; the production Git folder follows it")
+    develop_branch: GitBranch = _doc(
+        "develop", "Integration branch; developers' Git folders follow it"
+    )
+    main_branch: GitBranch = _doc("main", "Production branch; the production Git folder follows it")
 
     @model_validator(mode="after")
     def _provider_section(self) -> SourceControlConfig:
@@ -121,6 +135,7 @@ class GitFoldersConfig(_Model):
 
     @model_validator(mode="after")
     def _repos_path(self) -> GitFoldersConfig:
+        _require_unique(self.developers, "developers")
         parts = self.production_path.split("/")
         if parts[1] == "Repos" and len(parts) != 4:
             raise _PathError(

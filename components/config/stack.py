@@ -28,6 +28,9 @@ class StackConfig(_Model):
     notifications: NotificationsConfig = _doc(NotificationsConfig(), "Where failures are reported")
     # Which of SECRET_KEYS this stack sets (as secure values). Filled by the loader.
     secrets_set: frozenset[str] = frozenset()
+    # The stack's name (Pulumi.<stack>.yaml), which every derived name carries; filled by
+    # the loader so the rules can check those names. None: not known (no name rules).
+    stack_name: str | None = None
 
     @model_validator(mode="after")
     def _cross_field(self) -> StackConfig:

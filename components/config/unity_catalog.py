@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import model_validator
@@ -77,15 +78,98 @@ Privilege = Literal[
 ]
 
 
+# Which privileges apply to which securable, from Databricks' table "What privileges apply
+# to each securable object?":
+# https://learn.microsoft.com/azure/databricks/data-governance/unity-catalog/manage-privileges/privileges
+# Unity Catalog refuses the rest (GRANT READ_FILES ON CATALOG fails): a schema takes no
+# USE_CATALOG, CREATE_SCHEMA or BROWSE; an external location takes only file and storage
+# privileges.
+_CATALOG_PRIVILEGES = frozenset(
+    {
+        "ALL_PRIVILEGES",
+        "APPLY_TAG",
+        "BROWSE",
+        "CREATE_FUNCTION",
+        "CREATE_MATERIALIZED_VIEW",
+        "CREATE_SCHEMA",
+        "CREATE_TABLE",
+        "CREATE_VOLUME",
+        "EXECUTE",
+        "MANAGE",
+        "MODIFY",
+        "READ_VOLUME",
+        "SELECT",
+        "USE_CATALOG",
+        "USE_SCHEMA",
+        "WRITE_VOLUME",
+    }
+)
+PRIVILEGES_ON: dict[str, frozenset[str]] = {
+    "CATALOG": _CATALOG_PRIVILEGES,
+    "SCHEMA": _CATALOG_PRIVILEGES - {"BROWSE", "CREATE_SCHEMA", "USE_CATALOG"},
+    "EXTERNAL_LOCATION": frozenset(
+        {
+            "ALL_PRIVILEGES",
+            "BROWSE",
+            "CREATE_EXTERNAL_TABLE",
+            "CREATE_EXTERNAL_VOLUME",
+            "CREATE_MANAGED_STORAGE",
+            "MANAGE",
+            "READ_FILES",
+            "WRITE_FILES",
+        }
+    ),
+}
+
+
+_SECURABLE_PHRASE = {
+    "CATALOG": "a catalog",
+    "SCHEMA": "a schema",
+    "EXTERNAL_LOCATION": "an external location",
+}
+
+
 class GrantConfig(_Model):
     group: GroupName = _required("A group of identity.groups (never a user)")
     privileges: tuple[Privilege, ...] = _required("Unity Catalog privileges", min_length=1)
+
+    @model_validator(mode="after")
+    def _privileges_unique(self) -> GrantConfig:
+        _require_unique(self.privileges, "privileges")
+        return self
+
+
+def _check_grants(grants: Sequence[GrantConfig], securable: str, key: str) -> None:
+    """Each group once per securable, with privileges that apply to it."""
+    applicable = PRIVILEGES_ON[securable]
+    what = _SECURABLE_PHRASE[securable]
+    groups: dict[str, int] = {}
+    for gi, grant in enumerate(grants):
+        if grant.group.lower() in groups:
+            raise _PathError(
+                (key, gi, "group"),
+                f"{grant.group!r} is granted on this {what.split(' ', 1)[1]} "
+                f"already ({key}[{groups[grant.group.lower()]}]); list its privileges once",
+            )
+        groups[grant.group.lower()] = gi
+        for pi, privilege in enumerate(grant.privileges):
+            if privilege not in applicable:
+                raise _PathError(
+                    (key, gi, "privileges", pi),
+                    f"{privilege} does not apply to {what}; "
+                    f"it takes {', '.join(sorted(applicable))}",
+                )
 
 
 class SchemaConfig(_Model):
     name: UcIdentifier = _required("Schema name")
     comment: str | None = _doc(None, "Schema comment")
     grants: tuple[GrantConfig, ...] = _doc((), "Grants on the schema, by group")
+
+    @model_validator(mode="after")
+    def _grants_apply(self) -> SchemaConfig:
+        _check_grants(self.grants, "SCHEMA", "grants")
+        return self
 
 
 class CatalogConfig(_Model):
@@ -100,6 +184,7 @@ class CatalogConfig(_Model):
     @model_validator(mode="after")
     def _schemas_unique(self) -> CatalogConfig:
         _require_unique([s.name for s in self.schemas], "schemas")
+        _check_grants(self.grants, "CATALOG", "grants")
         problem = _container_problem(f"{CATALOG_CONTAINER_PREFIX}{self.name}")
         if problem:
             raise _PathError(("name",), f"{self.name!r}: {problem}")
@@ -126,6 +211,7 @@ class UnityCatalogConfig(_Model):
     def _catalogs(self) -> UnityCatalogConfig:
         names = [c.name for c in self.catalogs]
         _require_unique(names, "catalogs")
+        _check_grants(self.external_location_grants, "EXTERNAL_LOCATION", "externalLocationGrants")
         if self.default_catalog and self.default_catalog not in names:
             raise _PathError(
                 ("defaultCatalog",), f"{self.default_catalog!r} is not one of the catalogs {names}"

@@ -56,6 +56,9 @@ def tags(remote: Path) -> list[str]:
     ],
     ids=["html", "html-as-octet-stream", "json"],
 )
+# The faults below hit the per-notebook export of one path; what folder export does with a
+# bad archive is tests/gitsync/test_gitsync_folder_export.py's.
+@pytest.mark.parametrize("export_mode", ["per-notebook"])
 def test_an_export_that_is_not_the_notebook_is_never_committed(
     workspace: Workspace, server: WorkspaceServer, remote: Path, sync: Syncer, fault: Fault
 ) -> None:
@@ -307,6 +310,7 @@ def test_a_small_folder_emptied_for_real_is_emptied(
 # --------------------------------------------------------------------------- 429 storm
 
 
+@pytest.mark.parametrize("export_mode", ["per-notebook"])  # one export per notebook path
 def test_a_429_holds_back_its_request_not_every_worker(
     workspace: Workspace, server: WorkspaceServer, remote: Path, sync: Syncer
 ) -> None:
