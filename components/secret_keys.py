@@ -14,11 +14,13 @@ class SecretKey(StrEnum):
     TEAMS_WEBHOOK_URL = "teamsWebhookUrl"
     GIT_SYNC_TOKEN = "gitSyncToken"
     GIT_CREDENTIAL_TOKEN = "gitCredentialToken"
+    SLACK_WEBHOOK_URL = "slackWebhookUrl"
 
 
 # What each secret is, as the config reference prints it.
 SECRET_KEYS: Mapping[str, str] = {
     SecretKey.TEAMS_WEBHOOK_URL: "Microsoft Teams incoming-webhook URL for failure notifications",
+    SecretKey.SLACK_WEBHOOK_URL: "Slack incoming-webhook URL for failure and stale-backup alerts",
     SecretKey.GIT_SYNC_TOKEN: (
         "token the git backup job pushes with (when not using the service principal)"
     ),

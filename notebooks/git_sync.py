@@ -9,9 +9,11 @@
 
 # COMMAND ----------
 
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
-from dataops_jobs import git_sync
+from dataops_jobs import git_sync, run_history
 from dataops_jobs import parameters as jp
 from dataops_jobs.notebook import read_parameters
 
@@ -37,6 +39,7 @@ workspace = git_sync.WorkspaceAuth(
 
 # COMMAND ----------
 
+started = datetime.now(UTC)
 outcome = git_sync.run_git_sync(
     settings,
     code_root=git_sync.code_root(),
@@ -45,6 +48,31 @@ outcome = git_sync.run_git_sync(
     report_dir=report_dir,
 )
 print(outcome.summary)
+
+# COMMAND ----------
+
+# Every run is recorded, failed ones first of all (the stale-backup alert and the
+# dashboards read the history); a run without a report still gets its row.
+if values[jp.CATALOG]:
+    rows = run_history.rows_from_report(
+        outcome.report or {"source": settings.source_path, "error": outcome.summary},
+        run_id=str(uuid.uuid4()),
+        exit_code=outcome.exit_code,
+        started=started,
+        finished=datetime.now(UTC),
+        job_run_id=values[jp.JOB_RUN_ID] or None,
+    )
+    kept = run_history.record_run(
+        spark,
+        catalog=values[jp.CATALOG],
+        schema=values[jp.HISTORY_SCHEMA],
+        rows=rows,
+        retention_days=int(values[jp.RETENTION_DAYS]),
+    )
+    print(f"run history: rows kept per table: {kept}")
+
+# COMMAND ----------
+
 if not outcome.ok:
     raise git_sync.GitSyncError(outcome.failure_message())
 dbutils.notebook.exit(outcome.to_json())

@@ -92,3 +92,4 @@ class JobsConfig(_Model):
 class NotificationsConfig(_Model):
     emails: tuple[Email, ...] = _doc((), "Addresses told of failed job runs")
     teams: bool = _doc(False, "Also post failures to Teams (needs the teamsWebhookUrl secret)")
+    slack: bool = _doc(False, "Also post failures to Slack (needs the slackWebhookUrl secret)")
