@@ -214,9 +214,9 @@ class Observability(pulumi.ComponentResource):
             "failures": f"{args.catalog}.{history}.{run_history.FAILURES_TABLE}",
         }
         self.dashboards = self._dashboards()
-        self.dashboard_ids = pulumi.Output.all(
-            *(d.id for d in self.dashboards.values())
-        ).apply(lambda ids: dict(zip(self.dashboards, (str(i) for i in ids), strict=True)))
+        self.dashboard_ids = pulumi.Output.all(*(d.id for d in self.dashboards.values())).apply(
+            lambda ids: dict(zip(self.dashboards, (str(i) for i in ids), strict=True))
+        )
         self.stale_backup_alert = self._stale_backup_alert()
         self.log_analytics_workspace_id = self._diagnostics()
         self.register_outputs(
@@ -432,7 +432,12 @@ class Observability(pulumi.ComponentResource):
             )
             workspace_id = workspace.id
         targets: list[tuple[str, pulumi.Input[str], Sequence[str], str | None]] = [
-            ("databricks", args.workspace_resource_id, DATABRICKS_LOG_CATEGORIES, RESOURCE_SPECIFIC),
+            (
+                "databricks",
+                args.workspace_resource_id,
+                DATABRICKS_LOG_CATEGORIES,
+                RESOURCE_SPECIFIC,
+            ),
             ("key-vault", args.key_vault_id, KEY_VAULT_LOG_CATEGORIES, None),
             (
                 "storage",

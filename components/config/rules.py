@@ -128,7 +128,10 @@ def slack_needs_its_webhook(config: StackConfig) -> None:
 def observability_names_groups(config: StackConfig) -> None:
     warehouse = config.observability.warehouse
     groups = set(config.identity.group_names())
-    for key, names in (("useGroups", warehouse.use_groups), ("manageGroups", warehouse.manage_groups)):
+    for key, names in (
+        ("useGroups", warehouse.use_groups),
+        ("manageGroups", warehouse.manage_groups),
+    ):
         for index, group in enumerate(names):
             if group not in groups:
                 raise _PathError(
