@@ -184,8 +184,10 @@ class ObservabilityArgs:
     workspace_resource_id: pulumi.Input[str]
     key_vault_id: pulumi.Input[str]
     storage_account_id: pulumi.Input[str]
-    # The catalog exists (Unity Catalog layer); groups and principals exist in the workspace.
-    catalog_ready: Sequence[pulumi.Resource] = field(default=())
+    # What the layer waits for: the catalog (the run-history schema goes in it) and the
+    # code folder (the dashboards' folder is inside it by default).
+    ready: Sequence[pulumi.Resource] = field(default=())
+    # Groups and principals the ACLs and grants name exist in the workspace once these do.
     principals_ready: Sequence[pulumi.Resource] = field(default=())
 
 
@@ -286,7 +288,7 @@ class Observability(pulumi.ComponentResource):
             force_destroy=False,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[*args.catalog_ready, *args.principals_ready],
+                depends_on=[*args.ready, *args.principals_ready],
                 protect=args.protect_data,
             ),
         )
@@ -321,7 +323,7 @@ class Observability(pulumi.ComponentResource):
         folder = databricks.Directory(
             f"{self._name}-dashboards-folder",
             path=names.dashboards_folder,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.ready)),
         )
         created: dict[str, databricks.Dashboard] = {}
         for spec in DASHBOARDS:

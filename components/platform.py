@@ -149,7 +149,7 @@ class Platform(pulumi.ComponentResource):
         )
         self.observability = Observability(
             f"{name}-observability",
-            _observability_args(config, names, foundation, identity, catalog, jobs, access),
+            _observability_args(config, names, foundation, identity, catalog, code, jobs, access),
             pulumi.ResourceOptions(parent=self, providers=[azure_provider, workspace_provider]),
         )
         self.register_outputs(self.outputs())
@@ -430,6 +430,7 @@ def _observability_args(
     foundation: Foundation,
     identity: Identity,
     catalog: UnityCatalog,
+    code: WorkspaceCode,
     jobs: Jobs,
     access: WorkspaceAccess,
 ) -> ObservabilityArgs:
@@ -450,8 +451,7 @@ def _observability_args(
         workspace_resource_id=foundation.workspace_resource_id,
         key_vault_id=foundation.key_vault_id,
         storage_account_id=foundation.storage_account_id,
-        # The run-history schema goes into the jobs' catalog.
-        catalog_ready=[catalog],
+        ready=[catalog, code.directories[""]],
         principals_ready=access.principals_ready,
     )
 
