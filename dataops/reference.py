@@ -158,8 +158,6 @@ def outputs_markdown() -> str:
         kind = (
             " \\| ".join(f"`{v}`" for v in spec["enum"]) if "enum" in spec else spec.get("type", "")
         )
-        if isinstance(kind, list):  # a nullable output: "string or null"
-            kind = " or ".join(kind)
         always = "yes" if name in required else "when configured"
         lines.append(f"| `{name}` | {kind} | {always} | {_escape(spec.get('description'))} |")
     return "\n".join(lines) + "\n"
