@@ -252,3 +252,49 @@ def test_delta_tables_are_trimmed_in_place() -> None:
     assert statement == (
         "DELETE FROM `prod`.`ops`.`gitsync_runs` WHERE started_at < TIMESTAMP '2024-06-01 02:00:00'"
     )
+
+
+# ----------------------------------------------------------- the notebook records the run
+
+
+def test_the_notebook_records_a_failed_run_before_failing_the_task(
+    spark: SparkSession,
+    reports: list[tuple[int, dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dataops_jobs import git_sync
+    from dataops_jobs import parameters as jp
+    from test_jobs_git_sync import FakeDbutils
+
+    _, _, (code, refused) = reports
+    outcome = git_sync.GitSyncOutcome(
+        exit_code=code, summary="gitsync: error: refused", report_path=None, report=refused
+    )
+    monkeypatch.setattr(git_sync, "run_git_sync", lambda *args, **kwargs: outcome)
+    spark.conf.set("spark.databricks.workspaceUrl", "adb-1.azuredatabricks.net")
+    schema = "ops_notebook"
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS {schema}")
+    dbutils = FakeDbutils(
+        {
+            jp.SOURCE_PATH: SOURCE,
+            jp.TARGET_REPOSITORY: "https://github.com/datanova/notebook-backup.git",
+            jp.SECRET_SCOPE: "",
+            jp.REPORT_DIR: "",
+            jp.CATALOG: LOCAL_CATALOG,
+            jp.HISTORY_SCHEMA: schema,
+            jp.RETENTION_DAYS: "7",
+            jp.JOB_RUN_ID: "912345678",
+        }
+    )
+    notebook = Path(__file__).resolve().parent.parent / "notebooks" / jp.GIT_SYNC.path
+    namespace = {"spark": spark, "dbutils": dbutils, "__name__": "__main__"}
+    with pytest.raises(git_sync.GitSyncError, match=r"^gitsync exited 1 \(error\)"):
+        exec(compile(notebook.read_text(encoding="utf-8"), jp.GIT_SYNC.path, "exec"), namespace)
+    (row,) = spark.table(
+        run_history.qualified(LOCAL_CATALOG, schema, run_history.RUNS_TABLE)
+    ).collect()
+    assert (row["status"], row["exit_code"], row["job_run_id"]) == ("error", 1, "912345678")
+    assert namespace["kept"] == {
+        run_history.qualified(LOCAL_CATALOG, schema, run_history.RUNS_TABLE): 1,
+        run_history.qualified(LOCAL_CATALOG, schema, run_history.FAILURES_TABLE): 1,
+    }
