@@ -11,10 +11,13 @@ a typo in a dashboard, fails here rather than on a blank tile.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -27,7 +30,12 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError
 from sqlglot.optimizer.qualify import qualify
 
-from components.observability import DASHBOARDS, DashboardSpec, stale_backup_query
+from components.observability import (
+    DASHBOARDS,
+    PROJECT_ROOT,
+    DashboardSpec,
+    stale_backup_query,
+)
 
 pytestmark = [
     pytest.mark.spark,
@@ -162,6 +170,20 @@ def test_every_dataset_reads_only_what_the_jobs_write(
 def test_the_stale_backup_alert_reads_the_run_history(written: Schemas) -> None:
     query = stale_backup_query("prod", HISTORY).replace("`prod`.", "")
     assert problems(query, written, None) == []
+
+
+def test_the_latency_slo_query_reads_gold(written: Schemas) -> None:
+    assert problems(slo_script().GOLD_QUERY, written, None) == []
+
+
+def slo_script() -> ModuleType:
+    path = PROJECT_ROOT / ".github" / "scripts" / "sql_latency_slo.py"
+    spec = importlib.util.spec_from_file_location("sql_latency_slo_for_dashboards", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.parametrize(
