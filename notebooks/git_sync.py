@@ -52,7 +52,9 @@ print(outcome.summary)
 # COMMAND ----------
 
 # Every run is recorded, failed ones first of all (the stale-backup alert and the
-# dashboards read the history); a run without a report still gets its row.
+# dashboards read the history); a run without a report still gets its row. A history
+# that cannot be written fails the task too, but never hides the backup's own failure.
+history_error: Exception | None = None
 if values[jp.CATALOG]:
     rows = run_history.rows_from_report(
         outcome.report or {"source": settings.source_path, "error": outcome.summary},
@@ -62,17 +64,23 @@ if values[jp.CATALOG]:
         finished=datetime.now(UTC),
         job_run_id=values[jp.JOB_RUN_ID] or None,
     )
-    kept = run_history.record_run(
-        spark,
-        catalog=values[jp.CATALOG],
-        schema=values[jp.HISTORY_SCHEMA],
-        rows=rows,
-        retention_days=int(values[jp.RETENTION_DAYS]),
-    )
-    print(f"run history: rows kept per table: {kept}")
+    try:
+        kept = run_history.record_run(
+            spark,
+            catalog=values[jp.CATALOG],
+            schema=values[jp.HISTORY_SCHEMA],
+            rows=rows,
+            retention_days=int(values[jp.RETENTION_DAYS]),
+        )
+        print(f"run history: rows kept per table: {kept}")
+    except Exception as error:  # noqa: BLE001 - raised below, after the backup's outcome
+        history_error = error
+        print(f"run history: not recorded: {error}")
 
 # COMMAND ----------
 
 if not outcome.ok:
     raise git_sync.GitSyncError(outcome.failure_message())
+if history_error is not None:
+    raise history_error
 dbutils.notebook.exit(outcome.to_json())

@@ -298,3 +298,35 @@ def test_the_notebook_records_a_failed_run_before_failing_the_task(
         run_history.qualified(LOCAL_CATALOG, schema, run_history.RUNS_TABLE): 1,
         run_history.qualified(LOCAL_CATALOG, schema, run_history.FAILURES_TABLE): 1,
     }
+
+
+def test_a_history_that_cannot_be_written_never_hides_the_backups_failure(
+    spark: SparkSession,
+    reports: list[tuple[int, dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dataops_jobs import git_sync
+    from dataops_jobs import parameters as jp
+    from test_jobs_git_sync import FakeDbutils
+
+    _, _, (code, refused) = reports
+    outcome = git_sync.GitSyncOutcome(
+        exit_code=code, summary="gitsync: error: refused", report_path=None, report=refused
+    )
+    monkeypatch.setattr(git_sync, "run_git_sync", lambda *args, **kwargs: outcome)
+    spark.conf.set("spark.databricks.workspaceUrl", "adb-1.azuredatabricks.net")
+    dbutils = FakeDbutils(
+        {
+            jp.SOURCE_PATH: SOURCE,
+            jp.TARGET_REPOSITORY: "https://github.com/datanova/notebook-backup.git",
+            jp.SECRET_SCOPE: "",
+            jp.REPORT_DIR: "",
+            jp.CATALOG: LOCAL_CATALOG,
+            jp.HISTORY_SCHEMA: "no_such_schema",  # not created: the append fails
+        }
+    )
+    notebook = Path(__file__).resolve().parent.parent / "notebooks" / jp.GIT_SYNC.path
+    namespace = {"spark": spark, "dbutils": dbutils, "__name__": "__main__"}
+    with pytest.raises(git_sync.GitSyncError, match=r"^gitsync exited 1 \(error\)"):
+        exec(compile(notebook.read_text(encoding="utf-8"), jp.GIT_SYNC.path, "exec"), namespace)
+    assert namespace["history_error"] is not None
