@@ -20,7 +20,6 @@ class SecretKey(StrEnum):
 # What each secret is, as the config reference prints it.
 SECRET_KEYS: Mapping[str, str] = {
     SecretKey.TEAMS_WEBHOOK_URL: "Microsoft Teams incoming-webhook URL for failure notifications",
-    SecretKey.SLACK_WEBHOOK_URL: "Slack incoming-webhook URL for failure and stale-backup alerts",
     SecretKey.GIT_SYNC_TOKEN: (
         "token the git backup job pushes with (when not using the service principal)"
     ),
@@ -28,4 +27,5 @@ SECRET_KEYS: Mapping[str, str] = {
         "Git provider token (GitHub fine-grained token or Azure DevOps PAT, read access to the "
         "repository) of the deployer's Databricks git credential, which clones the Git folders"
     ),
+    SecretKey.SLACK_WEBHOOK_URL: "Slack incoming-webhook URL for failure and stale-backup alerts",
 }
