@@ -19,8 +19,11 @@ hand-off between the job code and this layer).
   service principal), so `pulumi up` in CI could not create one. The run-as principal
   reads the scope (READ); workspace admins, the deployer among them, manage it.
 - **Notifications**: failed runs mail ``notifications.emails`` and, with
-  ``notifications.teams``, post to a Microsoft Teams notification destination whose URL is
-  the ``teamsWebhookUrl`` secret: secret in every plan, state and output.
+  ``notifications.teams`` / ``notifications.slack``, post to a Microsoft Teams / Slack
+  notification destination whose URL is the ``teamsWebhookUrl`` / ``slackWebhookUrl``
+  secret: secret in every plan, state and output.
+- **Run history**: the git sync task records every run in the catalog's run-history
+  schema (``notebooks/dataops_jobs/run_history.py``), trimmed to the configured retention.
 """
 
 from __future__ import annotations
@@ -147,6 +150,10 @@ class JobsArgs:
     # Secrets (Output.secret), read once by the program; None when not set.
     teams_webhook_url: pulumi.Input[str] | None
     git_sync_token: pulumi.Input[str] | None
+    # The git sync's run history: its schema in ``catalog`` and the days of rows kept.
+    history_schema: str
+    history_retention_days: int
+    slack_webhook_url: pulumi.Input[str] | None = None
     # What every job waits for: its code, the run-as role, the data it reads and writes.
     ready: Sequence[pulumi.Resource] = field(default=())
     # Groups and principals the ACLs name exist in the workspace only once these do.
@@ -158,6 +165,7 @@ class Jobs(pulumi.ComponentResource):
 
     cluster_policy: databricks.ClusterPolicy
     teams: databricks.NotificationDestination | None
+    slack: databricks.NotificationDestination | None
     git_sync: databricks.Job
     medallion: databricks.Job
     integration_tests: databricks.Job
@@ -200,6 +208,11 @@ class Jobs(pulumi.ComponentResource):
             )
 
         self.teams = self._teams_destination(name) if args.notifications.teams else None
+        self.slack = self._slack_destination(name) if args.notifications.slack else None
+        # Where failures are posted besides email: the alerts of other layers post there too.
+        self.destination_ids: list[pulumi.Output[str]] = [
+            d.id for d in (self.teams, self.slack) if d is not None
+        ]
         secret_scope, secret_ready = self._git_token(name)
         git = jobs.git_sync
         git_sync_values = jp.GIT_SYNC.values(
@@ -208,6 +221,12 @@ class Jobs(pulumi.ComponentResource):
             target_branch=git.target_branch,
             secret_scope=secret_scope,
             secret_key=jp.DEFAULT_GIT_TOKEN_KEY,
+            catalog=args.catalog,
+            history_schema=args.history_schema,
+            retention_days=str(args.history_retention_days),
+            # A dynamic value reference the job fills in per run: the one parameter a run
+            # may carry (https://docs.databricks.com/jobs/dynamic-value-references).
+            job_run_id=jp.JOB_RUN_ID_REFERENCE,
         )
 
         self.git_sync = self._job(
@@ -276,6 +295,19 @@ class Jobs(pulumi.ComponentResource):
             display_name=self._args.names.teams_destination,
             config=databricks.NotificationDestinationConfigArgs(
                 microsoft_teams=databricks.NotificationDestinationConfigMicrosoftTeamsArgs(url=url)
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _slack_destination(self, name: str) -> databricks.NotificationDestination:
+        url = self._args.slack_webhook_url
+        if url is None:  # the config model refuses slack without the secret
+            raise ValueError(f"the secret dataops:{SecretKey.SLACK_WEBHOOK_URL} is not set")
+        return databricks.NotificationDestination(
+            f"{name}-slack",
+            display_name=self._args.names.slack_destination,
+            config=databricks.NotificationDestinationConfigArgs(
+                slack=databricks.NotificationDestinationConfigSlackArgs(url=url)
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -470,9 +502,12 @@ class Jobs(pulumi.ComponentResource):
             ),
             webhook_notifications=(
                 databricks.JobWebhookNotificationsArgs(
-                    on_failures=[databricks.JobWebhookNotificationsOnFailureArgs(id=self.teams.id)]
+                    on_failures=[
+                        databricks.JobWebhookNotificationsOnFailureArgs(id=destination)
+                        for destination in self.destination_ids
+                    ]
                 )
-                if self.teams is not None
+                if self.destination_ids
                 else None
             ),
             opts=pulumi.ResourceOptions(

@@ -71,6 +71,7 @@ class Names:
     workspace_override: str | None = None
     managed_resource_group_override: str | None = None
     code_folder_override: str | None = None
+    dashboards_folder_override: str | None = None
 
     # ------------------------------------------------------------------------ Azure
 
@@ -203,6 +204,37 @@ class Names:
     @property
     def teams_destination(self) -> str:
         return f"{self.base} job failures (Teams)"
+
+    @property
+    def slack_destination(self) -> str:
+        return f"{self.base} job failures (Slack)"
+
+    @property
+    def warehouse(self) -> str:
+        return f"{self.base}-sql"
+
+    @property
+    def dashboards_folder(self) -> str:
+        """Where the AI/BI dashboards live (workspace path): beside the code, by default."""
+        return self.dashboards_folder_override or f"{self.code_folder}/dashboards"
+
+    def dashboard(self, title: str) -> str:
+        return f"{title} ({self.stack})"
+
+    @property
+    def stale_backup_alert(self) -> str:
+        return f"{self.base} backup is stale"
+
+    @property
+    def log_analytics_workspace(self) -> str:
+        # 4-63 letters, digits and '-', starting and ending alphanumeric
+        # (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules).
+        return f"log-{self.base}"[:63].rstrip("-")
+
+    @staticmethod
+    def diagnostic_setting(target: str) -> str:
+        """A diagnostic setting's name, unique per resource it is set on."""
+        return f"dataops-{target}-to-log-analytics"
 
     @property
     def code_folder(self) -> str:

@@ -29,6 +29,7 @@ from components.identity import (
 )
 from components.jobs import GIT_SYNC, INTEGRATION_TESTS, MEDALLION, Jobs, JobsArgs
 from components.naming import Names
+from components.observability import Observability, ObservabilityArgs
 from components.pulumi_config import Secrets
 from components.secret_keys import SecretKey
 from components.source_control import SourceControl, SourceControlArgs
@@ -141,10 +142,15 @@ class Platform(pulumi.ComponentResource):
             ),
             on_workspace,
         )
-        self.jobs = Jobs(
+        self.jobs = jobs = Jobs(
             f"{name}-jobs",
             _jobs_args(config, names, foundation, identity, catalog, code, access, secrets),
             on_workspace,
+        )
+        self.observability = Observability(
+            f"{name}-observability",
+            _observability_args(config, names, foundation, identity, catalog, code, jobs, access),
+            pulumi.ResourceOptions(parent=self, providers=[azure_provider, workspace_provider]),
         )
         self.register_outputs(self.outputs())
 
@@ -239,6 +245,12 @@ class Platform(pulumi.ComponentResource):
             "medallionJobId": self.jobs.job_ids[MEDALLION],
             "jobUrls": self.jobs.job_urls,
             "codeFolder": self.workspace_code.folder,
+            "warehouseId": self.observability.warehouse_id,
+            "warehouseHttpPath": self.observability.warehouse_http_path,
+            "warehouseJdbcUrl": self.observability.warehouse_jdbc_url,
+            "dashboardIds": self.observability.dashboard_ids,
+            "runHistoryTables": self.observability.history_tables,
+            "logAnalyticsWorkspaceId": self.observability.log_analytics_workspace_id,
         }
 
 
@@ -404,9 +416,44 @@ def _jobs_args(
         workspace_url=foundation.workspace_url,
         teams_webhook_url=secrets.teams_webhook_url,
         git_sync_token=secrets.git_sync_token,
+        history_schema=config.observability.run_history.schema_name,
+        history_retention_days=config.observability.run_history.retention_days,
+        slack_webhook_url=secrets.slack_webhook_url,
         # The deployer names run_as once it holds the Service Principal User role (an
         # identity-layer rule set); the jobs run their code and read the catalog's data.
         ready=[code, identity, catalog],
+        principals_ready=access.principals_ready,
+    )
+
+
+def _observability_args(
+    config: StackConfig,
+    names: Names,
+    foundation: Foundation,
+    identity: Identity,
+    catalog: UnityCatalog,
+    code: WorkspaceCode,
+    jobs: Jobs,
+    access: WorkspaceAccess,
+) -> ObservabilityArgs:
+    return ObservabilityArgs(
+        observability=config.observability,
+        names=names,
+        tags=config.tags(names.stack),
+        warehouse_size=config.warehouse_size,
+        warehouse_max_clusters=config.warehouse_max_clusters,
+        catalog=config.jobs_catalog,
+        owner_group=names.group(config.unity_catalog.owner),
+        run_as_application_id=identity.run_as.application_id,
+        protect_data=config.tier.protect_data,
+        emails=config.notifications.emails,
+        destination_ids=jobs.destination_ids,
+        location=config.azure.location,
+        resource_group_name=foundation.resource_group_name,
+        workspace_resource_id=foundation.workspace_resource_id,
+        key_vault_id=foundation.key_vault_id,
+        storage_account_id=foundation.storage_account_id,
+        ready=[catalog, code.directories[""]],
         principals_ready=access.principals_ready,
     )
 

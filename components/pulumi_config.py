@@ -72,6 +72,7 @@ class Secrets:
     """The stack's secret config values, each an ``Output.secret`` (None: not set)."""
 
     teams_webhook_url: pulumi.Output[str] | None
+    slack_webhook_url: pulumi.Output[str] | None
     git_sync_token: pulumi.Output[str] | None
     git_credential_token: pulumi.Output[str] | None
 
@@ -81,6 +82,7 @@ def read_secrets() -> Secrets:
     config = pulumi.Config(PROJECT)
     return Secrets(
         teams_webhook_url=config.get_secret(SecretKey.TEAMS_WEBHOOK_URL),
+        slack_webhook_url=config.get_secret(SecretKey.SLACK_WEBHOOK_URL),
         git_sync_token=config.get_secret(SecretKey.GIT_SYNC_TOKEN),
         git_credential_token=config.get_secret(SecretKey.GIT_CREDENTIAL_TOKEN),
     )

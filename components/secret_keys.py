@@ -14,6 +14,7 @@ class SecretKey(StrEnum):
     TEAMS_WEBHOOK_URL = "teamsWebhookUrl"
     GIT_SYNC_TOKEN = "gitSyncToken"
     GIT_CREDENTIAL_TOKEN = "gitCredentialToken"
+    SLACK_WEBHOOK_URL = "slackWebhookUrl"
 
 
 # What each secret is, as the config reference prints it.
@@ -26,4 +27,5 @@ SECRET_KEYS: Mapping[str, str] = {
         "Git provider token (GitHub fine-grained token or Azure DevOps PAT, read access to the "
         "repository) of the deployer's Databricks git credential, which clones the Git folders"
     ),
+    SecretKey.SLACK_WEBHOOK_URL: "Slack incoming-webhook URL for failure and stale-backup alerts",
 }

@@ -42,6 +42,11 @@ class TierTraits:
     # a premium workspace, reviewers on deployments, purge protection kept, no sample
     # data, reviewers bind admins, and the policy pack's production-only rules.
     production: bool
+    # The SQL warehouse's default size: its cluster size ("2X-Small" ... "4X-Large", the
+    # values of databricks.SqlEndpoint cluster_size) and how many clusters it may scale
+    # out to under concurrent queries (max_num_clusters).
+    warehouse_size: str
+    warehouse_max_clusters: int
 
 
 TIERS: Mapping[Tier, TierTraits] = {
@@ -52,6 +57,8 @@ TIERS: Mapping[Tier, TierTraits] = {
         deploy_branch="develop",
         mandatory_policy=False,
         production=False,
+        warehouse_size="2X-Small",
+        warehouse_max_clusters=1,
     ),
     Tier.STAGING: TierTraits(
         protect_data=False,
@@ -60,6 +67,9 @@ TIERS: Mapping[Tier, TierTraits] = {
         deploy_branch="main",
         mandatory_policy=True,
         production=False,
+        # Production-like: the latency SLO test runs against this warehouse.
+        warehouse_size="X-Small",
+        warehouse_max_clusters=1,
     ),
     Tier.PROD: TierTraits(
         protect_data=True,
@@ -68,6 +78,8 @@ TIERS: Mapping[Tier, TierTraits] = {
         deploy_branch="main",
         mandatory_policy=True,
         production=True,
+        warehouse_size="Small",
+        warehouse_max_clusters=4,
     ),
 }
 

@@ -261,6 +261,16 @@ def _azure_in_group(r: PlannedResource, i: _Index) -> list[list[Privilege]]:
     return [[(f"azure role {role}", _group_scope(r, i))] for role in (OWNER_ROLE, CONTRIBUTOR_ROLE)]
 
 
+def _on_resource(argument: str) -> Needs:
+    """Owner or Contributor at the resource an extension resource is attached to."""
+
+    def needs(r: PlannedResource, _i: _Index) -> list[list[Privilege]]:
+        scope = str(r.inputs.get(argument, ""))
+        return [[(f"azure role {role}", scope)] for role in (OWNER_ROLE, CONTRIBUTOR_ROLE)]
+
+    return needs
+
+
 def _vault_data(r: PlannedResource, i: _Index) -> list[list[Privilege]]:
     # An RBAC vault's secrets are data plane: Owner and Contributor do not reach them
     # (https://learn.microsoft.com/azure/key-vault/general/rbac-guide#azure-built-in-roles-for-key-vault-data-plane-operations).
@@ -433,6 +443,17 @@ ACCESS_TABLE: Mapping[str, Row] = {
             "azure-native:network:VirtualNetwork",
         )
     },
+    "azure-native:operationalinsights:Workspace": Row(
+        _azure_in_group,
+        "https://learn.microsoft.com/azure/azure-monitor/logs/manage-access#azure-rbac"
+        " (Log Analytics Contributor or Contributor creates workspaces)",
+    ),
+    "azure-native:monitor:DiagnosticSetting": Row(
+        _on_resource("resourceUri"),
+        "https://learn.microsoft.com/azure/azure-monitor/essentials/diagnostic-settings"
+        " (Monitoring Contributor or Contributor on the monitored resource, which also lets"
+        " it write to the Log Analytics workspace of the same resource group)",
+    ),
     "azure-native:keyvault:Secret": Row(
         _vault_data,
         "https://learn.microsoft.com/azure/key-vault/general/rbac-guide (Key Vault Secrets"
@@ -541,6 +562,20 @@ ACCESS_TABLE: Mapping[str, Row] = {
         _always([WORKSPACE_ADMIN]),
         f"{_TF}/notification_destination.md (only workspace admins create them)",
     ),
+    "databricks:index/sqlEndpoint:SqlEndpoint": Row(
+        _always([WORKSPACE_ADMIN]),
+        f"{_DOC}/compute/sql-warehouse/create (workspace admins, or users with unrestricted"
+        " cluster creation, create SQL warehouses)",
+    ),
+    **{
+        token: Row(
+            _always([WORKSPACE_ADMIN]),
+            f"{_DOC}/dashboards/ and {_DOC}/sql/user/alerts/ (created in a workspace folder:"
+            " CAN_MANAGE on it, which admins hold on every folder; the warehouse is the"
+            " stack's own)",
+        )
+        for token in ("databricks:index/dashboard:Dashboard", "databricks:index/alertV2:AlertV2")
+    },
     "databricks:index/defaultNamespaceSetting:DefaultNamespaceSetting": Row(
         _always([WORKSPACE_ADMIN]),
         f"{_DOC}/catalogs/default (workspace admins change the default catalog)",
@@ -779,7 +814,8 @@ def check_access(plan: Plan, caller: Caller) -> AccessReport:
             row = ACCESS_TABLE.get(r.type)
             account_level = row is not None and row.account_level and not account_owner
             group = r.type == "azure-native:resources:ResourceGroup"
-            if group or account_level or grants_caller(r, through_groups=False):
+            own_rights = r.type in _GRANTING and grants_caller(r, through_groups=False)
+            if group or account_level or own_rights:
                 bootstrap_made.add(r.urn)
     while True:
         decisions = [

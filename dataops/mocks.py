@@ -278,6 +278,11 @@ def _service_principal(r: MockResource) -> dict[str, Any]:
     }
 
 
+def _hex_id(kind: str, name: str, length: int = 16) -> str:
+    """A hex id like a warehouse's (16 digits) or a Lakeview dashboard's (32)."""
+    return stable_uuid(kind, name).replace("-", "")[:length]
+
+
 COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
     "azure-native:resources:ResourceGroup": lambda r: {
         "id": f"/subscriptions/{r.subscription_id}/resourceGroups/{r.get('resourceGroupName')}",
@@ -429,9 +434,31 @@ COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
     },
     "databricks:index/notificationDestination:NotificationDestination": lambda r: {
         "id": stable_uuid("notification-destination", r.name),
-        "destinationType": "MICROSOFT_TEAMS"
-        if "microsoftTeams" in (r.get("config") or {})
-        else "EMAIL",
+        "destinationType": (
+            "MICROSOFT_TEAMS"
+            if "microsoftTeams" in (r.get("config") or {})
+            else "SLACK"
+            if "slack" in (r.get("config") or {})
+            else "EMAIL"
+        ),
+    },
+    "databricks:index/sqlEndpoint:SqlEndpoint": lambda r: {
+        "id": _hex_id("warehouse", r.name),
+        "jdbcUrl": (
+            "jdbc:databricks://adb-mock.azuredatabricks.net:443/default;transportMode=http;"
+            f"ssl=1;AuthMech=3;httpPath=/sql/1.0/warehouses/{_hex_id('warehouse', r.name)};"
+        ),
+        "dataSourceId": stable_uuid("data-source", r.name),
+    },
+    "databricks:index/dashboard:Dashboard": lambda r: {
+        "id": _hex_id("dashboard", r.name, length=32),
+        "path": f"{r.get('parentPath')}/{r.get('displayName')}.lvdash.json",
+        "lifecycleState": "ACTIVE",
+    },
+    "azure-native:operationalinsights:Workspace": lambda r: {
+        "id": r.arm_id("Microsoft.OperationalInsights/workspaces", "workspaceName"),
+        "name": r.get("workspaceName", r.name),
+        "customerId": stable_uuid("log-analytics", r.name),
     },
     "databricks:index/secretScope:SecretScope": lambda r: {
         "id": r.get("name", r.name),

@@ -71,6 +71,8 @@ WORKSPACE_BINDING = "databricks:index/workspaceBinding:WorkspaceBinding"
 GRANTS = "databricks:index/grants:Grants"
 GRANT = "databricks:index/grant:Grant"
 JOB = "databricks:index/job:Job"
+DASHBOARD = "databricks:index/dashboard:Dashboard"
+SQL_WAREHOUSE = "databricks:index/sqlEndpoint:SqlEndpoint"
 
 
 class Enforcement(StrEnum):
@@ -538,6 +540,29 @@ def _prod_data_protected(resource: Resource, context: StackContext) -> Iterator[
 
 PROD_ONLY = PRODUCTION_TIERS
 
+# ------------------------------------------------------------------------ observability
+
+
+def _dashboard_viewer_credentials(resource: Resource, context: StackContext) -> Iterator[str]:
+    # The provider publishes every dashboard with embed_credentials, which defaults to
+    # true (databricks/terraform-provider-databricks, dashboards/resource_dashboard.go).
+    embed = resource.get("embedCredentials")
+    if embed is not False and _known(embed):
+        yield (
+            f"embedCredentials is {_show(embed)}: every viewer would query with the "
+            "publisher's grants; publish with embed_credentials=False"
+        )
+
+
+def _warehouse_stops_when_idle(resource: Resource, context: StackContext) -> Iterator[str]:
+    # auto_stop_mins 0 disables the auto stop; unset is 120 minutes
+    # (pulumi_databricks SqlEndpoint, auto_stop_mins).
+    minutes = resource.get("autoStopMins")
+    number = _number(minutes)
+    if number is not None and number <= 0:
+        yield f"autoStopMins is {_show(minutes)}: the warehouse would never stop when idle"
+
+
 RULES: tuple[Rule, ...] = (
     ResourceRule(
         "storage-no-public-access",
@@ -604,6 +629,19 @@ RULES: tuple[Rule, ...] = (
         "no-secret-outputs",
         "No stack output exports a secret in clear.",
         _no_secret_outputs,
+    ),
+    ResourceRule(
+        "dashboards-use-viewer-credentials",
+        "AI/BI dashboards are published without embedded credentials: viewers read what "
+        "their own grants allow.",
+        frozenset({DASHBOARD}),
+        _dashboard_viewer_credentials,
+    ),
+    ResourceRule(
+        "warehouses-stop-when-idle",
+        "SQL warehouses stop when idle.",
+        frozenset({SQL_WAREHOUSE}),
+        _warehouse_stops_when_idle,
     ),
     ResourceRule(
         "prod-data-protected",

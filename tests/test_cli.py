@@ -98,7 +98,8 @@ def test_plan_json_lists_the_slice_with_providers(stack: str) -> None:
     resources = document["resources"]
     assert {r["type"] for r in resources} >= SLICE_TYPES
     for resource in resources:
-        # Options the engine acts on appear only where a resource sets them.
+        # Options the engine acts on appear only where a resource sets them ("aliases":
+        # azure-native's DiagnosticSetting carries its former insights type tokens).
         optional = {"aliases", "deleteBeforeReplace", "ignoreChanges"}
         assert set(resource) - optional == {
             "urn", "type", "name", "parent", "inputs", "dependencies", "provider", "protect"

@@ -86,7 +86,7 @@ BAD_CONFIG: list[tuple[str, str, Callable[[Config], None], str]] = [
         "dev",
         _set("dataops:notifications.pager", "x"),
         "Pulumi.dev.yaml: dataops:notifications.pager: unknown key 'pager'; "
-        "known keys: emails, teams",
+        "known keys: emails, teams, slack",
     ),
     (
         "missing-required-key",
@@ -356,7 +356,7 @@ BAD_CONFIG: list[tuple[str, str, Callable[[Config], None], str]] = [
         "dev",
         _set("dataops:environment", {"secure": "v1:AAAA"}),
         "Pulumi.dev.yaml: dataops:environment: is not a secret setting; only teamsWebhookUrl, "
-        "gitSyncToken, gitCredentialToken may be secure values",
+        "gitSyncToken, gitCredentialToken, slackWebhookUrl may be secure values",
     ),
     (
         "teams-on-without-its-secret",

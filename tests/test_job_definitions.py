@@ -36,7 +36,7 @@ from plan_helpers import (
 )
 
 from components import program
-from components.config import MEDALLION_SCHEMAS, StackConfig
+from components.config import MEDALLION_SCHEMAS, ConfigError, StackConfig
 from components.pulumi_config import read_stack_config
 from components.workspace_code import WorkspaceCode, WorkspaceCodeArgs
 from dataops.engine import PROJECT_ROOT, Plan, PlannedResource
@@ -430,6 +430,11 @@ def test_git_sync_parameters_come_from_config(plan: PlanOf) -> None:
         "secret_scope": "dataops",
         "secret_key": "git-sync-token",
         "report_dir": jp.DEFAULT_REPORT_DIR,
+        # Every run is recorded in the jobs' catalog, in the run-history schema.
+        "catalog": "staging",
+        "history_schema": "ops",
+        "retention_days": "30",
+        "job_run_id": "{{job.run_id}}",
     }
 
 
@@ -441,10 +446,22 @@ def test_where_the_backup_goes_is_fixed_in_the_job_not_in_a_run_parameter(
     the target, source, scope and key live in the cluster's environment only."""
     job = _job(plan(stack), "git-sync")
     task = _task(job, "git_sync")
-    assert "baseParameters" not in task["notebookTask"]
+    # Only the run's own id, which the job fills in per run.
+    assert task["notebookTask"]["baseParameters"] == {"job_run_id": "{{job.run_id}}"}
     environment = _clusters(job)[task["jobClusterKey"]]["sparkEnvVars"]
-    assert set(environment) == {p.env_var for p in jp.GIT_SYNC.parameters}
+    assert set(environment) == {p.env_var for p in jp.GIT_SYNC.parameters if p.pinned}
     assert environment["DATAOPS_PINNED_TARGET_REPOSITORY"].startswith("https://github.com/")
+
+
+def test_the_run_history_retention_comes_from_config(
+    stack_document: DocumentOf, render: Render
+) -> None:
+    document = stack_document("dev")
+    document["config"]["dataops:observability"] = {
+        "runHistory": {"schemaName": "backup_ops", "retentionDays": 90}
+    }
+    parameters = _git_sync_parameters(_job(render("dev", document), "git-sync"))
+    assert (parameters["history_schema"], parameters["retention_days"]) == ("backup_ops", "90")
 
 
 def test_git_sync_installs_the_databricks_sdk_range_of_requirements(plan: PlanOf) -> None:
@@ -772,17 +789,37 @@ def test_failures_are_mailed_to_the_configured_addresses(plan: PlanOf, stack: st
         assert job.inputs["emailNotifications"] == {"onFailures": emails}, job.name
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_failures_post_to_a_teams_destination_whose_url_is_secret(plan: PlanOf, stack: str) -> None:
-    rendered = plan(stack)
+def test_failures_post_to_a_teams_destination_whose_url_is_secret(plan: PlanOf) -> None:
+    rendered = plan("staging")
     destination = single(rendered, DESTINATION)
-    assert destination.inputs["displayName"] == f"datanova-{stack} job failures (Teams)"
+    assert destination.inputs["displayName"] == "datanova-staging job failures (Teams)"
     assert masked(destination.inputs["config"]["microsoftTeams"]["url"])
     assert _computed_id(destination)
     for job in _jobs(rendered):
         webhooks = job.inputs["webhookNotifications"]["onFailures"]
         assert webhooks == [{"id": _computed_id(destination)}], job.name
         assert destination.urn in job.dependencies, job.name
+
+
+def test_prod_failures_post_to_teams_and_slack_whose_urls_are_secret(plan: PlanOf) -> None:
+    rendered = plan("prod")
+    teams = single(rendered, DESTINATION, "-teams")
+    slack = single(rendered, DESTINATION, "-slack")
+    assert slack.inputs["displayName"] == "datanova-prod job failures (Slack)"
+    assert masked(teams.inputs["config"]["microsoftTeams"]["url"])
+    assert masked(slack.inputs["config"]["slack"]["url"])
+    for job in _jobs(rendered):
+        webhooks = job.inputs["webhookNotifications"]["onFailures"]
+        assert webhooks == [{"id": _computed_id(teams)}, {"id": _computed_id(slack)}], job.name
+
+
+def test_slack_without_its_webhook_secret_is_refused(
+    stack_document: DocumentOf, validate: Callable[[str, StackDocument], StackConfig]
+) -> None:
+    document = stack_document("dev")
+    document["config"]["dataops:notifications"] = {"emails": ["a@datanova.eu"], "slack": True}
+    with pytest.raises(ConfigError, match=r"slack is on but the secret dataops:slackWebhookUrl"):
+        validate("dev", document)
 
 
 def test_without_teams_there_is_no_destination_and_no_webhook(plan: PlanOf) -> None:
@@ -798,7 +835,7 @@ def test_no_webhook_url_or_token_appears_in_clear(plan: PlanOf, stack: str) -> N
     rendered = plan(stack)
     assert_no_secret_in_clear(rendered)
     text = rendered.dumps() + render_tree(rendered)
-    for key in ("teamsWebhookUrl", "gitSyncToken", "gitCredentialToken"):
+    for key in ("teamsWebhookUrl", "gitSyncToken", "gitCredentialToken", "slackWebhookUrl"):
         assert secret_placeholder(key) not in text, key
     assert "webhook.office.com" not in text
 

@@ -57,6 +57,10 @@ def test_the_parameter_names_per_task() -> None:
             "secret_scope",
             "secret_key",
             "report_dir",
+            "catalog",
+            "history_schema",
+            "retention_days",
+            "job_run_id",
         ),
     }
 
@@ -77,6 +81,11 @@ def test_values_fill_in_defaults() -> None:
         "secret_scope": "dataops",
         "secret_key": "git-sync-token",
         "report_dir": "/Workspace/Shared/dataops/reports/gitsync",
+        # No catalog: no run history; its schema and retention have defaults.
+        "catalog": "",
+        "history_schema": "ops",
+        "retention_days": "30",
+        "job_run_id": "",
     }
 
 
@@ -194,6 +203,7 @@ def test_the_manifest_ships_the_notebooks_package_sample_data_and_gitsync() -> N
         "dataops_jobs/medallion.py",
         "dataops_jobs/notebook.py",
         "dataops_jobs/parameters.py",
+        "dataops_jobs/run_history.py",
         "dataops_jobs/upload.py",
         "sample_data/customers/customers_2024-06-01.csv",
         "sample_data/customers/customers_2024-06-03.csv",

@@ -51,6 +51,7 @@ from policy.rules import (
     BLOB_CONTAINER,
     BRANCH_PROTECTION,
     CATALOG,
+    DASHBOARD,
     GITHUB_REPOSITORY,
     GRANT,
     GRANTS,
@@ -60,6 +61,7 @@ from policy.rules import (
     REPOSITORY_RULESET,
     RULES,
     SECRET_CONFIG_KEYS,
+    SQL_WAREHOUSE,
     STACK,
     STORAGE_ACCOUNT,
     UNKNOWN,
@@ -469,6 +471,35 @@ def test_protected_prod_data_passes() -> None:
         assert violations("prod-data-protected", resource(type_, {}, protect=True)) == []
 
 
+def test_a_dashboard_published_with_viewer_credentials_passes() -> None:
+    dashboard = resource(DASHBOARD, {"displayName": "Backup health", "embedCredentials": False})
+    assert violations("dashboards-use-viewer-credentials", dashboard) == []
+
+
+@pytest.mark.parametrize(("embed", "shown"), [(True, "true"), (None, "unset")])
+def test_a_dashboard_embedding_the_publishers_credentials_violates(
+    embed: bool | None, shown: str
+) -> None:
+    props = {"displayName": "Backup health"} | (
+        {} if embed is None else {"embedCredentials": embed}
+    )
+    one(
+        violations("dashboards-use-viewer-credentials", resource(DASHBOARD, props)),
+        f"embedCredentials is {shown}",
+    )
+
+
+@pytest.mark.parametrize("minutes", [10, None])
+def test_a_warehouse_that_stops_when_idle_passes(minutes: int | None) -> None:
+    props = {"clusterSize": "Small"} | ({} if minutes is None else {"autoStopMins": minutes})
+    assert violations("warehouses-stop-when-idle", resource(SQL_WAREHOUSE, props)) == []
+
+
+def test_a_warehouse_that_never_stops_violates() -> None:
+    warehouse = resource(SQL_WAREHOUSE, {"clusterSize": "Small", "autoStopMins": 0})
+    one(violations("warehouses-stop-when-idle", warehouse), "autoStopMins is 0")
+
+
 def test_unprotected_prod_data_violates() -> None:
     one(violations("prod-data-protected", resource(CATALOG, {"name": "prod"})), "protect is off")
 
@@ -685,7 +716,7 @@ def test_main_without_approvals_in_prod_fails_the_plan_naming_rule_and_resource(
         "policy: [mandatory] main-requires-review (github:index/branchProtection:BranchProtection "
         "datanova-prod-source-protect-main): requiredApprovingReviewCount is 0: main needs at "
         "least 1 approving review",
-        "policy: 1 mandatory violation, 0 advisory (12 rules enabled in prod, stack prod): "
+        "policy: 1 mandatory violation, 0 advisory (14 rules enabled in prod, stack prod): "
         "the plan is not deployable",
     ]
     assert "datanova-prod-source-protect-main" in result.stdout, "the plan is still printed"
@@ -699,7 +730,7 @@ def test_the_same_break_in_dev_is_a_warning(tmp_path: Path, stack_document: Docu
         "policy: [advisory] main-requires-review (github:index/branchProtection:BranchProtection "
         "datanova-dev-source-protect-main): requiredApprovingReviewCount is 0: main needs at "
         "least 1 approving review",
-        "policy: 0 mandatory violations, 1 advisory (9 rules enabled in dev, stack dev)",
+        "policy: 0 mandatory violations, 1 advisory (11 rules enabled in dev, stack dev)",
     ]
 
 

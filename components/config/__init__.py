@@ -43,6 +43,12 @@ from components.config.jobs import (
     ScheduleConfig,
 )
 from components.config.load import check_shared_singletons, load_stack_config
+from components.config.observability import (
+    LogAnalyticsConfig,
+    ObservabilityConfig,
+    RunHistoryConfig,
+    WarehouseConfig,
+)
 from components.config.rules import CROSS_FIELD_RULES, CrossFieldRule
 from components.config.source_control import (
     AzureDevopsConfig,
@@ -95,11 +101,14 @@ __all__ = [
     "IntegrationTestJobConfig",
     "JobsConfig",
     "KeyVaultConfig",
+    "LogAnalyticsConfig",
     "MedallionJobConfig",
     "MetastoreConfig",
     "NetworkConfig",
     "NotificationsConfig",
+    "ObservabilityConfig",
     "Privilege",
+    "RunHistoryConfig",
     "ScheduleConfig",
     "SchemaConfig",
     "SecretKey",
@@ -112,6 +121,7 @@ __all__ = [
     "TierTraits",
     "UnityCatalogConfig",
     "UserConfig",
+    "WarehouseConfig",
     "WorkspaceConfig",
     "_camel",
     "check_shared_singletons",

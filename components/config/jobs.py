@@ -107,6 +107,9 @@ class NotificationsConfig(_Model):
     teams: StrictBool = _doc(
         False, "Also post failures to Teams (needs the teamsWebhookUrl secret)"
     )
+    slack: StrictBool = _doc(
+        False, "Also post failures to Slack (needs the slackWebhookUrl secret)"
+    )
 
     @model_validator(mode="after")
     def _emails_unique(self) -> NotificationsConfig:

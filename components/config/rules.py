@@ -133,6 +133,37 @@ def teams_needs_its_webhook(config: StackConfig) -> None:
         )
 
 
+def slack_needs_its_webhook(config: StackConfig) -> None:
+    key = SecretKey.SLACK_WEBHOOK_URL
+    if config.notifications.slack and key not in config.secrets_set:
+        raise _PathError(
+            ("notifications", "slack"),
+            f"slack is on but the secret dataops:{key} is not set "
+            f"(pulumi config set --secret {key} <url>)",
+        )
+
+
+def observability_names_groups(config: StackConfig) -> None:
+    warehouse = config.observability.warehouse
+    groups = set(config.identity.group_names())
+    for key, names in (
+        ("useGroups", warehouse.use_groups),
+        ("manageGroups", warehouse.manage_groups),
+    ):
+        for index, group in enumerate(names):
+            if group not in groups:
+                raise _PathError(
+                    ("observability", "warehouse", key, index),
+                    f"{group!r} is not one of identity.groups {sorted(groups)}",
+                )
+    for index, group in enumerate(warehouse.use_groups):
+        if group in warehouse.manage_groups:
+            raise _PathError(
+                ("observability", "warehouse", "useGroups", index),
+                f"{group!r} is also in manageGroups; a group has one permission on a warehouse",
+            )
+
+
 def _check_subnets(network: NetworkConfig) -> None:
     try:
         space = ipaddress.ip_network(network.address_space)
@@ -355,6 +386,8 @@ CROSS_FIELD_RULES: tuple[CrossFieldRule, ...] = tuple(
         production_keeps_purge_protection,
         production_workspace_is_premium,
         teams_needs_its_webhook,
+        slack_needs_its_webhook,
+        observability_names_groups,
         injected_subnets_fit,
         metastore_in_workspace_region,
         catalog_containers_distinct_from_zones,

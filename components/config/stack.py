@@ -7,6 +7,7 @@ from pydantic import model_validator
 from components.config.azure import AzureConfig, DatabricksConfig
 from components.config.identity import IdentityConfig
 from components.config.jobs import JobsConfig, NotificationsConfig, ScheduleConfig
+from components.config.observability import ObservabilityConfig
 from components.config.source_control import GitFoldersConfig, SourceControlConfig
 from components.config.types import PROJECT, _doc, _Model, _required
 from components.config.unity_catalog import UnityCatalogConfig
@@ -26,6 +27,9 @@ class StackConfig(_Model):
     git_folders: GitFoldersConfig = _doc(GitFoldersConfig(), "Databricks Git folders")
     jobs: JobsConfig = _required("Scheduled jobs and their compute")
     notifications: NotificationsConfig = _doc(NotificationsConfig(), "Where failures are reported")
+    observability: ObservabilityConfig = _doc(
+        ObservabilityConfig(), "SQL warehouse, run history, dashboards, alerts, Azure Monitor"
+    )
     # Which of SECRET_KEYS this stack sets (as secure values). Filled by the loader.
     secrets_set: frozenset[str] = frozenset()
     # The stack's name (Pulumi.<stack>.yaml), which every derived name carries; filled by
@@ -65,6 +69,7 @@ class StackConfig(_Model):
             workspace_override=azure.workspace.name,
             managed_resource_group_override=azure.workspace.managed_resource_group_name,
             code_folder_override=self.jobs.code_folder,
+            dashboards_folder_override=self.observability.dashboards_folder,
         )
 
     @property
@@ -117,6 +122,16 @@ class StackConfig(_Model):
         return {"project": PROJECT, "environment": self.environment.value, "stack": stack} | dict(
             self.azure.tags
         )
+
+    @property
+    def warehouse_size(self) -> str:
+        """Configured, or what the tier implies."""
+        return self.observability.warehouse.size or self.tier.warehouse_size
+
+    @property
+    def warehouse_max_clusters(self) -> int:
+        configured = self.observability.warehouse.max_clusters
+        return configured if configured is not None else self.tier.warehouse_max_clusters
 
     @property
     def protect_data(self) -> bool:

@@ -94,6 +94,12 @@ Unity Catalog, Databricks Runtime 15.4 LTS (Spark 3.5, Python 3.11).
     runtime's own is older) as a task library, ``git`` (in the runtime), READ on the
     secret scope for the run-as identity.
     Writes ``<report_dir>/gitsync-<UTC time>.json`` and pushes the backup branch.
+    Run history (``run_history.py``): with ``catalog`` set, every run, failed ones
+    included, appends one row to ``<catalog>.<history_schema>.gitsync_runs`` and its
+    failed or skipped objects to ``...gitsync_run_failures``, then removes rows older
+    than ``retention_days`` (default 30) from both; ``job_run_id`` (``{{job.run_id}}``)
+    is recorded with the row. Needs USE SCHEMA, CREATE TABLE, SELECT and MODIFY on
+    the history schema.
     Success: prints gitsync's one-line summary and exits with JSON ``{"task": "git_sync",
     "exit_code": 0, "summary", "report_path", "report"}``. Failure: any non-zero gitsync
     exit (1 error, 2 bad arguments, 3 incomplete) fails the task with
@@ -138,10 +144,19 @@ TARGET_BRANCH = "target_branch"
 SECRET_SCOPE = "secret_scope"
 SECRET_KEY = "secret_key"
 REPORT_DIR = "report_dir"
+HISTORY_SCHEMA = "history_schema"
+RETENTION_DAYS = "retention_days"
+JOB_RUN_ID = "job_run_id"
 
 DEFAULT_SECRET_SCOPE = "dataops"
 DEFAULT_GIT_TOKEN_KEY = "git-sync-token"
 DEFAULT_REPORT_DIR = "/Workspace/Shared/dataops/reports/gitsync"
+# The run history's schema in the environment's catalog, and how long rows are kept.
+DEFAULT_HISTORY_SCHEMA = "ops"
+DEFAULT_RETENTION_DAYS = "30"
+# A Databricks dynamic value reference: the job run's id, filled in at run time
+# (https://docs.databricks.com/en/jobs/dynamic-value-references.html).
+JOB_RUN_ID_REFERENCE = "{{job.run_id}}"
 DEFAULT_GRANT_CHECKS = (
     {
         "principal": "analysts",
@@ -349,8 +364,39 @@ GIT_SYNC = EntryPoint(
             default=DEFAULT_REPORT_DIR,
             pinned=True,
         ),
+        Parameter(
+            CATALOG,
+            "Catalog of the run history; empty: no history is written",
+            "prod",
+            default="",
+            pinned=True,
+        ),
+        Parameter(
+            HISTORY_SCHEMA,
+            "Schema of the run-history tables in the catalog",
+            DEFAULT_HISTORY_SCHEMA,
+            default=DEFAULT_HISTORY_SCHEMA,
+            pinned=True,
+        ),
+        Parameter(
+            RETENTION_DAYS,
+            "Run-history rows older than this many days are removed by each run",
+            DEFAULT_RETENTION_DAYS,
+            default=DEFAULT_RETENTION_DAYS,
+            pinned=True,
+        ),
+        Parameter(
+            JOB_RUN_ID,
+            "The job run's id, recorded with the run (the job passes {{job.run_id}})",
+            "912345678",
+            default="",
+        ),
     ),
-    writes="<report_dir>/gitsync-<UTC time>.json; the backup branch and its tag",
+    writes=(
+        "<report_dir>/gitsync-<UTC time>.json; the backup branch and its tag; one row per "
+        "run in <catalog>.<history_schema>.gitsync_runs, its failures in "
+        "<catalog>.<history_schema>.gitsync_run_failures (append, trimmed to retention_days)"
+    ),
     secret_parameters=(SECRET_SCOPE, SECRET_KEY),
 )
 
