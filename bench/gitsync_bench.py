@@ -26,6 +26,26 @@ and a fixed per-request latency. For each scenario it prints:
 
 After every gitsync scenario the branch is checked against the server's own list of
 what the mirror must hold (path -> git blob sha), file for file.
+``--scenarios`` picks which of full, incremental, no-op run (``none``: only the storms).
+
+``--storm 0.1,0.5`` adds a full sync under each 429 storm, for each mode of ``--modes``,
+each against a fresh server, remote and cache. gitsync is configured with the published
+rates, as a user would; the storm takes a share of them away:
+
+- ``--storm-mode rate`` (default), what a workspace sends: its per-endpoint limiter
+  grants gitsync only (1 - share) x the published rate (other tools use the rest of the
+  budget) and answers 429 to every request above that, ``Retry-After: 1``. The floor is
+  then the logical requests over the *granted* rate;
+- ``--storm-mode random``: the server keeps the published rate but answers 429 to a
+  random share of the requests it lets through (a flaky gateway). Slowing down cannot
+  help there; the floor is the logical requests over (1 - share) x the rate.
+
+The storm table prints wall/floor and in-run/floor against that floor, the 429s seen
+and where gitsync's adaptive export rate went (lowest, final), with the export-mode
+columns above (the per-notebook floor at the granted rate; "vs today" against the
+per-notebook mode under the same storm). ``--gitsync-root DIR`` runs another checkout's
+gitsync (an earlier version, for a before/after comparison); a version without
+``--export-mode`` runs only the ``per-notebook`` mode, which is all it has.
 """
 
 from __future__ import annotations
@@ -47,6 +67,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVER = ROOT / "tests" / "gitsync" / "gitsync_wsserver.py"
 TOKEN = "dapi-bench-token"
 LIST_RATE, EXPORT_RATE = 50.0, 60.0
+SCENARIOS = ("full", "incremental", "no-op")
 
 
 @dataclass
@@ -70,11 +91,20 @@ class Result:
     checks: int  # sample checks: per-notebook exports compared with the archive
     fallbacks: int  # folders that went one by one
     pn_floor: float  # max(list / list rate, objects / export rate)
+    throttled: int = 0  # 429 answers, all endpoints
+    export_rate_lowest: float = 0.0  # gitsync's adaptive export rate, lowest and at the end
+    export_rate_final: float = 0.0
 
 
 class Server:
     def __init__(
-        self, args: argparse.Namespace, notebooks: int, host: str, port: int, extra: list[str]
+        self,
+        args: argparse.Namespace,
+        notebooks: int,
+        host: str,
+        port: int,
+        extra: list[str],
+        granted: float = 1.0,
     ) -> None:
         cmd = [
             sys.executable,
@@ -90,9 +120,11 @@ class Server:
             "--seed",
             str(args.seed),
             "--list-rate",
-            str(LIST_RATE * args.rate_multiplier),
+            str(LIST_RATE * args.rate_multiplier * granted),
             "--export-rate",
-            str(EXPORT_RATE * args.rate_multiplier),
+            str(EXPORT_RATE * args.rate_multiplier * granted),
+            "--status-rate",
+            str(LIST_RATE * args.rate_multiplier * granted),
             "--latency-ms",
             str(args.latency_ms),
             *extra,
@@ -139,14 +171,17 @@ def run_gitsync(
     name: str,
     tmp: Path,
     mode: str,
+    granted: float = 1.0,
 ) -> Result:
-    report = tmp / f"report-{name}-{mode.replace(':', '-t')}.json"
+    """One ``python -m gitsync run``; the floors are at ``granted`` x the configured rates."""
+    report = tmp / f"report-{_slug(name)}-{_slug(mode)}.json"
+    root = args.gitsync_root or ROOT
     env = dict(os.environ)
     env.update(
         DATABRICKS_HOST=server.url,
         DATABRICKS_TOKEN=TOKEN,
         GITSYNC_CACHE_DIR=str(cache),
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=str(root),
     )
     for k in list(env):
         if k.startswith(("DATABRICKS_CONFIG", "DATABRICKS_CLIENT")):
@@ -168,14 +203,14 @@ def run_gitsync(
         str(report),
         "--progress",
         "never",
-        "--export-mode",
-        mode.split(":")[0],
+        # A gitsync without --export-mode exports per notebook (main() checks the mode).
+        *(["--export-mode", mode.split(":")[0]] if args.has_export_mode else []),
         # "auto:3": auto with --folder-threshold 3 (to tune the threshold).
         *(["--folder-threshold", mode.split(":")[1]] if ":" in mode else []),
         *args.gitsync_args,
     ]
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    proc = subprocess.Popen(cmd, cwd=root, env=env)
     peak = {"py": 0, "git": 0}
     stop = threading.Event()
 
@@ -198,7 +233,8 @@ def run_gitsync(
     req = rep["requests"]
     lst = req["list"]["requests"] - req["list"]["retries"]
     exp = req["export"]["requests"] - req["export"]["retries"]
-    lr, er = LIST_RATE * args.rate_multiplier, EXPORT_RATE * args.rate_multiplier
+    lr = LIST_RATE * args.rate_multiplier * granted
+    er = EXPORT_RATE * args.rate_multiplier * granted
     floor = max(lst / lr, exp / er)
     verified = verify(server, remote)
     modes = rep.get("export_modes") or {}
@@ -224,7 +260,16 @@ def run_gitsync(
         checks=int(modes.get("verify_requests", 0)),
         fallbacks=sum(int(v) for v in (modes.get("fallback_folders") or {}).values()),
         pn_floor=max(lst / lr, objects / er),
+        throttled=sum(int(v.get("throttled", 0)) for v in req.values()),
+        # Reports of versions before the adaptive rate have no such field.
+        export_rate_lowest=float(req["export"].get("rate_lowest", er / granted)),
+        export_rate_final=float(req["export"].get("rate_final", er / granted)),
     )
+
+
+def _slug(text: str) -> str:
+    """A mode or scenario name as part of a file name: auto:3 -> auto-t3, storm 0.1 -> storm-0.1."""
+    return text.replace(":", "-t").replace(" ", "-")
 
 
 def verify(server: Server, remote: Path) -> str:
@@ -352,12 +397,60 @@ def main(argv: list[str] | None = None) -> int:
         default="per-notebook,auto",
         help="gitsync --export-mode values to run, comma-separated, each on its own remote "
         "(default per-notebook,auto: today's gitsync and folder export); auto:N is auto "
-        "with --folder-threshold N",
+        "with --folder-threshold N. Every scenario and every --storm runs once per mode",
+    )
+    ap.add_argument(
+        "--scenarios",
+        default="full,incremental,no-op",
+        help="comma-separated scenarios to run, in this order whatever the order given "
+        "(default full,incremental,no-op), or 'none' (e.g. to run only --storm)",
+    )
+    ap.add_argument(
+        "--storm",
+        default="",
+        help="comma-separated 429 storm shares, e.g. 0.1,0.5: after the scenarios, one full "
+        "sync under each, for each mode of --modes, each on a fresh server, remote and cache "
+        "(--modes per-notebook for the export-heavy case alone)",
+    )
+    ap.add_argument(
+        "--storm-mode",
+        choices=("rate", "random"),
+        default="rate",
+        help="rate: the server grants (1 - share) of the rate and answers 429 above it "
+        "(default); random: a random share of requests is answered 429",
+    )
+    ap.add_argument(
+        "--gitsync-root",
+        type=Path,
+        help="run the gitsync of this checkout (default: this one); one without "
+        "--export-mode runs only --modes per-notebook",
     )
     ap.add_argument("gitsync_args", nargs="*", help="extra arguments for gitsync run (after --)")
     args = ap.parse_args(argv)
     args.baseline_notebooks = args.baseline_notebooks or args.notebooks
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not modes:
+        ap.error("--modes: at least one mode")
+    for m in modes:
+        base, _, threshold = m.partition(":")
+        if base not in ("per-notebook", "folder", "auto") or (":" in m and not threshold):
+            ap.error(f"--modes: unknown mode {m!r} (per-notebook, folder, auto, auto:N)")
+    scenarios = [] if args.scenarios == "none" else [s.strip() for s in args.scenarios.split(",")]
+    unknown = [s for s in scenarios if s not in SCENARIOS]
+    if unknown:
+        ap.error(f"--scenarios: unknown {unknown} (full, incremental, no-op, or none)")
+    try:
+        storm_shares = [(t.strip(), float(t)) for t in args.storm.split(",") if t.strip()]
+    except ValueError:
+        ap.error(f"--storm: not a list of numbers: {args.storm!r}")
+    if any(not 0 <= share < 1 for _, share in storm_shares):
+        ap.error("--storm: shares must be in [0, 1)")
+    cli_py = (args.gitsync_root or ROOT) / "gitsync" / "cli.py"
+    args.has_export_mode = "--export-mode" in cli_py.read_text()
+    if not args.no_gitsync and not args.has_export_mode and modes != ["per-notebook"]:
+        ap.error(
+            f"{cli_py} has no --export-mode: it exports per notebook, use --modes per-notebook"
+        )
     command = " ".join(["bench/gitsync_bench.py", *(argv if argv is not None else sys.argv[1:])])
 
     tmp = args.workdir or Path(tempfile.mkdtemp(prefix="gitsync-bench-"))
@@ -369,23 +462,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"gitsync bench: {setting}, {_load()}, workdir {tmp}", flush=True)
     results: list[Result] = []
+    storms: list[Result] = []
     loads: list[str] = []
-    if not args.no_gitsync:
+    if not args.no_gitsync and scenarios:
         t0 = time.monotonic()
         server = Server(args, args.notebooks, "127.0.0.1", 0, [])
         print(
             f"  server up with the synthetic workspace in {time.monotonic() - t0:.1f}s", flush=True
         )
-        remotes = {m: tmp / f"remote-{m.replace(':', '-t')}.git" for m in modes}
+        remotes = {m: tmp / f"remote-{_slug(m)}.git" for m in modes}
         for remote in remotes.values():
             subprocess.run(["git", "init", "--bare", "-q", "-b", "main", str(remote)], check=True)
         try:
-            for name in ("full", "incremental", "no-op"):
+            for name in SCENARIOS:
+                if name not in scenarios:
+                    continue
                 if name == "incremental":
                     summary = server.ctl(f"mutate?fraction={args.changed}&seed=2")
                     print(f"  workspace edits for incremental: {summary}", flush=True)
                 for mode in modes:
-                    cache = tmp / f"cache-{mode.replace(':', '-t')}"
+                    cache = tmp / f"cache-{_slug(mode)}"
                     r = run_gitsync(args, server, remotes[mode], cache, name, tmp, mode)
                     loads.append(f"{name} {mode}: {_load()}")
                     print(
@@ -397,6 +493,8 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(r)
         finally:
             server.stop()
+    if not args.no_gitsync:
+        storms = run_storms(args, tmp, modes, storm_shares, loads)
 
     baseline: dict[str, float] = {}
     baseline_n = args.baseline_notebooks
@@ -404,6 +502,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.baseline_in:
         baseline, baseline_n, earlier = _baseline_from_file(args)
         baseline_source = f"measured by an earlier run: {earlier}"
+    elif args.baseline == "legacy-cli" and not scenarios and not args.no_gitsync:
+        print("  baseline skipped: no --scenarios to compare it with")
     elif args.baseline == "legacy-cli":
         cli = find_legacy_cli(args.legacy_cli)
         if cli is None:
@@ -439,6 +539,36 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"$ {command}")
     print(setting)
+    if results:
+        print_results(results, baseline, scale, baseline_n, baseline_source)
+    print(
+        "machine load: a shared machine, other workloads may run at the same time; "
+        + "; ".join(loads)
+    )
+    print_storms(args, storms)
+    for r in [*results, *storms]:
+        if not r.verified.startswith("tree =="):
+            print(f"VERIFY FAILED for {r.name} {r.mode}: {r.verified}")
+            return 1
+    return 0
+
+
+def print_table(cols: list[str], rows: list[list[str]]) -> None:
+    widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(cols)]
+    print("| " + " | ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print("| " + " | ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) + " |")
+
+
+def print_results(
+    results: list[Result],
+    baseline: dict[str, float],
+    scale: float,
+    baseline_n: int,
+    baseline_source: str,
+) -> None:
+    """The scenarios' table: one row per scenario and mode, with the baseline."""
     print(
         "floor s = max(list requests / list rate, export requests / export rate), logical"
         " requests (retries left out): the two endpoints have separate buckets and gitsync"
@@ -497,11 +627,7 @@ def main(argv: list[str] | None = None) -> int:
                 "-" if b is None else f"{b * scale / r.wall:.1f}x{mark}",
             ]
         )
-    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(cols)]
-    print("| " + " | ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        print("| " + " | ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) + " |")
+    print_table(cols, rows)
     print(
         "measured in this run: every gitsync column. wall: the gitsync process, start to exit"
         " (includes ~3 s of Python + databricks-sdk import); in-run: the report's total, from"
@@ -517,15 +643,110 @@ def main(argv: list[str] | None = None) -> int:
             f" export_dir + git add -A + commit) {baseline_source}, {how}"
             + (" (it is sequential: time grows linearly with the object count)" if mark else "")
         )
+
+
+def run_storms(
+    args: argparse.Namespace,
+    tmp: Path,
+    modes: list[str],
+    shares: list[tuple[str, float]],
+    loads: list[str],
+) -> list[Result]:
+    """A full sync under each storm share and mode, each with a fresh server, remote, cache."""
+    out: list[Result] = []
+    rate_mode = args.storm_mode == "rate"
+    for text, share in shares:
+        granted = 1.0 - share
+        extra = [] if rate_mode else ["--random-429", str(share)]
+        for mode in modes:
+            # A fresh server per run: the first mode's sync must not warm up the second's
+            # limiter, and each full sync starts from the same workspace.
+            server = Server(
+                args, args.notebooks, "127.0.0.1", 0, extra, granted=granted if rate_mode else 1.0
+            )
+            slug = f"storm-{text}-{_slug(mode)}"
+            remote = tmp / f"remote-{slug}.git"
+            subprocess.run(["git", "init", "--bare", "-q", "-b", "main", str(remote)], check=True)
+            try:
+                r = run_gitsync(
+                    args, server, remote, tmp / f"cache-{slug}", f"storm {text}", tmp, mode, granted
+                )
+            finally:
+                server.stop()
+            loads.append(f"storm {text} {mode}: {_load()}")
+            print(
+                f"  gitsync full {mode} under a {args.storm_mode} storm of {share:g}: "
+                f"{r.wall:.1f}s (floor {r.floor:.1f}s at the granted rate, per-notebook floor "
+                f"{r.pn_floor:.1f}s) {r.verified}, {r.throttled} x 429; {loads[-1]}",
+                flush=True,
+            )
+            out.append(r)
+    return out
+
+
+def print_storms(args: argparse.Namespace, storms: list[Result]) -> None:
+    """The storms' table: one row per storm share and mode."""
+    if not storms:
+        return
+    er = EXPORT_RATE * args.rate_multiplier
+    print()
     print(
-        "machine load: a shared machine, other workloads may run at the same time; "
-        + "; ".join(loads)
+        f"429 storms ({args.storm_mode}): gitsync configured at list "
+        f"{LIST_RATE * args.rate_multiplier:g}/s, export {er:g}/s; "
+        + (
+            "the server grants (1 - storm) of that and answers 429 above it"
+            if args.storm_mode == "rate"
+            else "the server answers 429 to a random share (storm) of the requests"
+        )
+        + "; floor s = logical requests / ((1 - storm) x rate), of the busier endpoint;"
+        " per-nb floor s = the same with the objects to export as export requests;"
+        " vs today: wall / wall of --export-mode per-notebook under the same storm"
     )
-    for r in results:
-        if not r.verified.startswith("tree =="):
-            print(f"VERIFY FAILED for {r.name} {r.mode}: {r.verified}")
-            return 1
-    return 0
+    cols = [
+        "storm",
+        "mode",
+        "list req",
+        "export req",
+        "429s",
+        "wall s",
+        "in-run s",
+        "floor s",
+        "wall/floor",
+        "in-run/floor",
+        "export rate lowest/final",
+        "objects",
+        "folder req",
+        "checks",
+        "fallback folders",
+        "per-nb floor s",
+        "wall/per-nb floor",
+        "vs today",
+    ]
+    today = {r.name: r.wall for r in storms if r.mode == "per-notebook"}
+    rows = [
+        [
+            r.name.split()[-1],
+            r.mode,
+            str(r.list_requests),
+            str(r.export_requests),
+            str(r.throttled),
+            f"{r.wall:.1f}",
+            f"{r.in_run:.1f}",
+            f"{r.floor:.1f}",
+            f"{r.wall / r.floor:.2f}" if r.floor else "-",
+            f"{r.in_run / r.floor:.2f}" if r.floor else "-",
+            f"{r.export_rate_lowest:.1f}/{r.export_rate_final:.1f}",
+            str(r.objects),
+            str(r.folder_requests),
+            str(r.checks),
+            str(r.fallbacks),
+            f"{r.pn_floor:.1f}",
+            f"{r.wall / r.pn_floor:.2f}" if r.pn_floor else "-",
+            f"{r.wall / today[r.name]:.2f}" if r.name in today else "-",
+        ]
+        for r in storms
+    ]
+    print_table(cols, rows)
 
 
 if __name__ == "__main__":
