@@ -171,7 +171,9 @@ def test_one_differing_entry_is_caught_when_its_folder_is_sampled(
     assert_mirror(remote, workspace)
     modes = run.report["export_modes"]
     assert modes["disabled"] == f"sample mismatch at {odd}/only"
-    assert modes["folders"] + modes["fallback_folders"].get("disabled", 0) + 1 == 4
+    # Which folders came before the odd one depends on the walk's order; whatever came
+    # before was checked before it was used, and nothing after it was exported whole.
+    assert modes["verified"] == modes["folders"] <= 3, modes
 
 
 def test_a_quirk_of_one_language_is_caught_outside_the_sample(
