@@ -67,6 +67,26 @@ def start_and_kill(sync: Syncer, cache: Path, min_commits: int, *, pushed: bool)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        # git commands with a timeout run in their own session (gitwriter), so a push
+        # under way outlives the kill, as it would on a real cluster; the remote is what
+        # a new machine sees once that push is over.
+        _wait_for_orphans(str(sync.remote))
+
+
+def _wait_for_orphans(marker: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        alive = False
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if marker.encode() in cmdline.read_bytes():
+                    alive = True
+                    break
+            except OSError:
+                continue
+        if not alive:
+            return
+        time.sleep(0.05)
 
 
 def next_cache(cache: Path) -> Path:
