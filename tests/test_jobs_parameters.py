@@ -159,14 +159,8 @@ def test_notebooks_declare_every_widget_with_its_default() -> None:
 def test_a_run_cannot_override_a_pinned_parameter() -> None:
     """ "Run now with different parameters" sets widgets; a pinned value comes from the
     job cluster's environment, and a run that tries to change it is refused."""
-    pinned = {
-        p.env_var: value
-        for p, value in zip(
-            jp.GIT_SYNC.parameters,
-            ("/Clients", "https://github.com/datanova/backup.git", "main", "dataops", "k", "/r"),
-            strict=True,
-        )
-    }
+    pinned = {p.env_var: p.example for p in jp.GIT_SYNC.parameters if p.pinned}
+    pinned["DATAOPS_PINNED_TARGET_REPOSITORY"] = "https://github.com/datanova/backup.git"
     values = read_parameters(Widgets({}), jp.GIT_SYNC, pinned)
     assert values["target_repository"] == "https://github.com/datanova/backup.git"
     # The same value, or the widget's declared default, is no override.

@@ -87,6 +87,9 @@ def _gitsync(server: str, token: str, remote: Path, report: Path, cache: Path) -
                 "2000",
                 "--progress",
                 "never",
+                # One export per notebook, so the recorded request counts are the notebooks'.
+                "--export-mode",
+                "per-notebook",
                 "--report",
                 str(report),
             ]
