@@ -42,6 +42,22 @@ class TierTraits:
     # a premium workspace, reviewers on deployments, purge protection kept, no sample
     # data, reviewers bind admins, and the policy pack's production-only rules.
     production: bool
+    # The security posture the tier defaults to (config may tighten it; the policy pack's
+    # posture rules bind in the tiers whose row turns the control on).
+    # azure.network.mode: private = Private Link front and back end, data behind endpoints.
+    network_mode: Literal["managed", "injected", "private"] = "managed"
+    # Customer-managed keys for managed services, managed disks and the DBFS root.
+    customer_managed_keys: bool = False
+    # Longest lifetime of a new personal access token (workspace conf maxTokenLifetimeDays).
+    max_token_lifetime_days: int = 90
+    # Personal access tokens at all; off where CI and jobs sign in with OIDC only.
+    personal_access_tokens: bool = True
+    # Enhanced security monitoring (hardened image, antivirus, file integrity monitoring).
+    enhanced_security_monitoring: bool = False
+    # Clusters restart into the latest host image in a maintenance window.
+    automatic_cluster_update: bool = False
+    # Serverless compute may reach only the destinations config allows (network policy).
+    serverless_egress_restricted: bool = False
 
 
 TIERS: Mapping[Tier, TierTraits] = {
@@ -60,6 +76,15 @@ TIERS: Mapping[Tier, TierTraits] = {
         deploy_branch="main",
         mandatory_policy=True,
         production=False,
+        # Production-like: the same network, keys and hardening as prod, so a deploy that
+        # works here works there.
+        network_mode="private",
+        customer_managed_keys=True,
+        max_token_lifetime_days=30,
+        personal_access_tokens=False,
+        enhanced_security_monitoring=True,
+        automatic_cluster_update=True,
+        serverless_egress_restricted=True,
     ),
     Tier.PROD: TierTraits(
         protect_data=True,
@@ -68,6 +93,13 @@ TIERS: Mapping[Tier, TierTraits] = {
         deploy_branch="main",
         mandatory_policy=True,
         production=True,
+        network_mode="private",
+        customer_managed_keys=True,
+        max_token_lifetime_days=30,
+        personal_access_tokens=False,
+        enhanced_security_monitoring=True,
+        automatic_cluster_update=True,
+        serverless_egress_restricted=True,
     ),
 }
 
