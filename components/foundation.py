@@ -224,7 +224,9 @@ class Foundation(pulumi.ComponentResource):
                 group.name,
                 self.key_vault,
                 self.key_vault_uri,
+                tags,
                 child,
+                data,
             )
             if args.customer_managed_keys
             else None

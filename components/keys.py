@@ -19,6 +19,7 @@ Databricks uses one key three ways (https://learn.microsoft.com/azure/databricks
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -57,9 +58,15 @@ def workspace_key(
     resource_group_name: pulumi.Input[str],
     vault: keyvault.Vault,
     vault_uri: pulumi.Input[str],
+    tags: Mapping[str, str],
     opts: pulumi.ResourceOptions,
+    key_opts: pulumi.ResourceOptions,
 ) -> WorkspaceKey:
-    """The key, its rotation policy, and the AzureDatabricks application's grant on it."""
+    """The key, its rotation policy, and the AzureDatabricks application's grant on it.
+
+    ``key_opts`` protect the key where the tier protects data: without it, the workspace's
+    managed services, disks and DBFS root cannot be read.
+    """
     rotate_after = f"P{settings.rotation_days}D"
     key = keyvault.Key(
         f"{name}-cmk",
@@ -92,7 +99,8 @@ def workspace_key(
                 ],
             ),
         ),
-        opts=opts,
+        tags=dict(tags),
+        opts=key_opts,
     )
     databricks_app = _crypto_grant(
         f"{name}-cmk-databricks",
