@@ -722,7 +722,8 @@ def _conf(resources: Sequence[Resource]) -> Mapping[str, Any] | None:
 
 
 def _stack_level(resources: Sequence[Resource]) -> str | None:
-    """The urn a stack-wide finding blames: the workspace, when the stack creates one."""
+    """The workspace a workspace-wide finding blames; None when the stack creates none
+    (its settings are then another stack's business)."""
     return next((r.urn for r in resources if r.type == WORKSPACE), None)
 
 
@@ -731,8 +732,10 @@ MAX_TOKEN_LIFETIME_DAYS = 90
 
 
 def _tokens_limited(resources: Sequence[Resource], context: StackContext) -> Iterator[Finding]:
-    conf = _conf(resources)
     at = _stack_level(resources)
+    if at is None:
+        return
+    conf = _conf(resources)
     if conf is None:
         yield Finding("no WorkspaceConf sets maxTokenLifetimeDays: tokens may never expire", at)
         return
@@ -761,6 +764,8 @@ def _setting_value(resources: Sequence[Resource], type_: str, path: str) -> Any:
 
 def _legacy_features_off(resources: Sequence[Resource], context: StackContext) -> Iterator[Finding]:
     at = _stack_level(resources)
+    if at is None:
+        return
     for type_, path, what in (
         (
             LEGACY_ACCESS,
@@ -781,11 +786,9 @@ def _legacy_features_off(resources: Sequence[Resource], context: StackContext) -
 def _security_monitoring(resources: Sequence[Resource], context: StackContext) -> Iterator[Finding]:
     path = "enhancedSecurityMonitoringWorkspace.isEnabled"
     value = _setting_value(resources, SECURITY_MONITORING, path)
-    if value is not True and _known(value):
-        yield Finding(
-            f"enhanced security monitoring is off ({path} is {_show(value)})",
-            _stack_level(resources),
-        )
+    at = _stack_level(resources)
+    if at is not None and value is not True and _known(value):
+        yield Finding(f"enhanced security monitoring is off ({path} is {_show(value)})", at)
 
 
 def _automatic_cluster_update(
@@ -793,16 +796,19 @@ def _automatic_cluster_update(
 ) -> Iterator[Finding]:
     path = "automaticClusterUpdateWorkspace.enabled"
     value = _setting_value(resources, CLUSTER_UPDATE, path)
-    if value is not True and _known(value):
+    at = _stack_level(resources)
+    if at is not None and value is not True and _known(value):
         yield Finding(
             f"automatic cluster update is off ({path} is {_show(value)}): clusters keep "
             "old host images",
-            _stack_level(resources),
+            at,
         )
 
 
 def _serverless_egress(resources: Sequence[Resource], context: StackContext) -> Iterator[Finding]:
     at = _stack_level(resources)
+    if at is None:
+        return
     if not any(r.type == NCC_BINDING for r in resources):
         yield Finding(
             "no network connectivity config is bound to the workspace: serverless compute "
@@ -936,6 +942,7 @@ RULES: tuple[Rule, ...] = (
         frozenset({JOB}),
         _prod_jobs_run_as_service_principal,
         tiers=PROD_ONLY,
+        sat=("IA-7",),
     ),
     StackRule(
         "no-secret-outputs",
@@ -965,7 +972,7 @@ RULES: tuple[Rule, ...] = (
         "account (dfs, blob) and the Key Vault have private endpoints.",
         _private_endpoints,
         tiers=PRIVATE_TIERS,
-        sat=("NS-3", "INFO-7"),
+        sat=("NS-3",),
     ),
     StackRule(
         "private-dns",
@@ -1010,7 +1017,7 @@ RULES: tuple[Rule, ...] = (
         "New tokens expire within 90 days; personal access tokens are off where the tier "
         "signs in with OIDC only.",
         _tokens_limited,
-        sat=("IA-5", "IA-4", "IA-6", "GOV-2"),
+        sat=("IA-5", "IA-4"),
     ),
     StackRule(
         "legacy-features-off",
@@ -1031,7 +1038,7 @@ RULES: tuple[Rule, ...] = (
         "Automatic cluster update is on.",
         _automatic_cluster_update,
         tiers=UPDATED_TIERS,
-        sat=("GOV-36", "GOV-4"),
+        sat=("GOV-36",),
     ),
     StackRule(
         "serverless-egress-restricted",
@@ -1041,7 +1048,7 @@ RULES: tuple[Rule, ...] = (
         tiers=SERVERLESS_TIERS,
     ),
     StackRule(
-        "public-front-end-has-ip-access-list",
+        "prod-public-front-end-has-ip-access-list",
         "A prod workspace whose front end is public has an enabled IP access list.",
         _public_front_end_allow_list,
         tiers=PROD_ONLY,

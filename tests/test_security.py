@@ -139,7 +139,10 @@ def test_storage_and_vault_are_reached_through_private_endpoints_only(plan: Plan
     ]
     assert vault.inputs["properties"]["publicNetworkAccess"] == "disabled"
     assert vault.inputs["properties"]["networkAcls"]["defaultAction"] == "Deny"
-    storage_id = f"/subscriptions/{prod.config.azure.subscription_id}/resourceGroups/rg-datanova-prod/providers/Microsoft.Storage/storageAccounts/stdatanovaprod"
+    storage_id = (
+        f"/subscriptions/{prod.config.azure.subscription_id}/resourceGroups/rg-datanova-prod"
+        "/providers/Microsoft.Storage/storageAccounts/stdatanovaprod"
+    )
     for key, group in (("st-dfs", "dfs"), ("st-blob", "blob")):
         assert _connection(_endpoint(prod, key)) | {"name": None} == {
             "name": None,

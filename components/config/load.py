@@ -223,7 +223,7 @@ def check_shared_singletons(configs: Mapping[str, StackConfig]) -> None:
         if config.azure.network.private_link.browser_authentication:
             browser_owners.setdefault(region, []).append(file_name)
     for region, files in sorted(private_stacks.items()):
-        owning = browser_owners.get(region, [])
+        owning = sorted(browser_owners.get(region, []))
         if len(owning) != 1:
             found = ", ".join(owning) if owning else "none"
             raise ConfigError(
