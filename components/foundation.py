@@ -9,7 +9,12 @@ import pulumi
 from pulumi_azure_native import authorization, databricks, keyvault, network, resources, storage
 
 from components.config import AzureConfig, NetworkConfig
-from components.keys import WorkspaceKey, workspace_identity_grants, workspace_key
+from components.keys import (
+    WorkspaceKey,
+    workspace_encryption,
+    workspace_identity_grants,
+    workspace_key,
+)
 from components.naming import STORAGE_BLOB_DATA_CONTRIBUTOR, Names, role_definition_id
 
 
@@ -253,7 +258,7 @@ class Foundation(pulumi.ComponentResource):
             required_nsg_rules=(
                 databricks.RequiredNsgRules.NO_AZURE_DATABRICKS_RULES if private else None
             ),
-            encryption=_workspace_encryption(key),
+            encryption=workspace_encryption(key),
             tags=tags,
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[key.ready] if key is not None else []
@@ -471,32 +476,6 @@ def _storage_firewall(
         resource_access_rules=[
             storage.ResourceAccessRuleArgs(tenant_id=tenant_id, resource_id=connector_id)
         ],
-    )
-
-
-def _workspace_encryption(
-    key: WorkspaceKey | None,
-) -> databricks.WorkspacePropertiesEncryptionArgs | None:
-    """Managed services and managed disks encrypted with the key (DBFS: parameters)."""
-    if key is None:
-        return None
-    return databricks.WorkspacePropertiesEncryptionArgs(
-        entities=databricks.EncryptionEntitiesDefinitionArgs(
-            managed_services=databricks.EncryptionV2Args(
-                key_source=databricks.EncryptionKeySource.MICROSOFT_KEYVAULT,
-                key_vault_properties=databricks.EncryptionV2KeyVaultPropertiesArgs(
-                    key_name=key.name, key_version=key.version, key_vault_uri=key.vault_uri
-                ),
-            ),
-            managed_disk=databricks.ManagedDiskEncryptionArgs(
-                key_source=databricks.EncryptionKeySource.MICROSOFT_KEYVAULT,
-                key_vault_properties=databricks.ManagedDiskEncryptionKeyVaultPropertiesArgs(
-                    key_name=key.name, key_version=key.version, key_vault_uri=key.vault_uri
-                ),
-                # Disks follow the key's rotation policy without a redeploy.
-                rotation_to_latest_key_version_enabled=True,
-            ),
-        )
     )
 
 

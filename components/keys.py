@@ -160,6 +160,32 @@ def workspace_identity_grants(
     ]
 
 
+def workspace_encryption(
+    key: WorkspaceKey | None,
+) -> databricks.WorkspacePropertiesEncryptionArgs | None:
+    """Managed services and managed disks encrypted with the key (DBFS: parameters)."""
+    if key is None:
+        return None
+    return databricks.WorkspacePropertiesEncryptionArgs(
+        entities=databricks.EncryptionEntitiesDefinitionArgs(
+            managed_services=databricks.EncryptionV2Args(
+                key_source=databricks.EncryptionKeySource.MICROSOFT_KEYVAULT,
+                key_vault_properties=databricks.EncryptionV2KeyVaultPropertiesArgs(
+                    key_name=key.name, key_version=key.version, key_vault_uri=key.vault_uri
+                ),
+            ),
+            managed_disk=databricks.ManagedDiskEncryptionArgs(
+                key_source=databricks.EncryptionKeySource.MICROSOFT_KEYVAULT,
+                key_vault_properties=databricks.ManagedDiskEncryptionKeyVaultPropertiesArgs(
+                    key_name=key.name, key_version=key.version, key_vault_uri=key.vault_uri
+                ),
+                # Disks follow the key's rotation policy without a redeploy.
+                rotation_to_latest_key_version_enabled=True,
+            ),
+        )
+    )
+
+
 def _crypto_grant(
     resource_name: str,
     names: Names,

@@ -172,8 +172,8 @@ class Names:
 
     @property
     def network_connectivity_config(self) -> str:
-        # NCC names: 3-30 characters, letters, digits, '-' and '_'
-        # (https://docs.databricks.com/api/azure/account/networkconnectivity/createnetworkconnectivityconfiguration).
+        # NCC names match ^[0-9a-zA-Z-_]{3,30}$ (terraform-provider-databricks,
+        # docs/resources/mws_network_connectivity_config.md, as pulumi_databricks quotes it).
         return f"ncc-{self.base}"[:30]
 
     @property

@@ -58,9 +58,11 @@ class PlatformArgs:
 class Platform(pulumi.ComponentResource):
     """Everything ``pulumi up -s <stack>`` owns, with explicit providers.
 
-    Layers are components, one file each, created here in dependency order: account
-    principals first; then the metastore (a created one is owned by one of this stack's
-    groups) and its assignment; then the workspace access of those principals (a
+    Layers are components, one file each, created here in dependency order: the Azure
+    foundation and, in private mode, the Private Link that reaches it; account
+    principals; then the metastore (a created one is owned by one of this stack's
+    groups) and its assignment; the workspace's security settings (some need the
+    metastore); then the workspace access of those principals (a
     workspace accepts account principals only once a metastore is attached); then
     everything that names them: ACLs and Unity Catalog grants. Each gets
     the providers it needs through ``ResourceOptions(providers=...)`` and passes them to
