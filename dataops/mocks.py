@@ -160,9 +160,24 @@ def _program_aliases(urn: str, alias_urns: Sequence[str]) -> tuple[str, ...]:
     for alias in alias_urns:
         prefix, qualified_type, name = alias.rsplit("::", 2)
         short = f"{prefix}::{'$'.join(qualified_type.split('$')[-2:])}::{name}"
-        if _API_VERSION_MODULE.sub(":", short) != urn:
+        if _API_VERSION_MODULE.sub(":", short) != urn and not _renamed_type(short, urn):
             declared.add(short)
     return tuple(sorted(declared))
+
+
+def _renamed_type(alias: str, urn: str) -> bool:
+    """An azure-native type's former name, which the SDK declares on the class
+    (``network:InterfaceEndpoint`` for ``network:PrivateEndpoint``, ``network:PrivateZone``
+    for ``privatedns:PrivateZone``): same parent and name, another azure-native type."""
+    alias_prefix, alias_type, alias_name = alias.rsplit("::", 2)
+    prefix, type_, name = urn.rsplit("::", 2)
+    alias_parent, _, own_alias_type = alias_type.rpartition("$")
+    parent, _, own_type = type_.rpartition("$")
+    return (
+        (alias_prefix, alias_parent, alias_name) == (prefix, parent, name)
+        and own_alias_type.startswith("azure-native:")
+        and own_type.startswith("azure-native:")
+    )
 
 
 class RecordingMonitor(MockMonitor):
