@@ -29,9 +29,9 @@ class FoundationArgs:
     protect_data: bool
     purge_protection: bool
     # managed, injected or private (the tier's default unless config says otherwise).
-    network_mode: str
+    network_mode: str = "managed"
     # Customer-managed keys for managed services, managed disks and the DBFS root.
-    customer_managed_keys: bool
+    customer_managed_keys: bool = False
 
 
 # Microsoft.Databricks needs both workspace subnets delegated to it (VNet injection).

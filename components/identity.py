@@ -34,6 +34,7 @@ from pulumi_azure_native import authorization, keyvault, managedidentity
 
 from components.config import GroupConfig, IdentityConfig, ServicePrincipalConfig
 from components.naming import (
+    KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
     KEY_VAULT_SECRETS_OFFICER,
     KEY_VAULT_SECRETS_USER,
     STORAGE_BLOB_DATA_CONTRIBUTOR,
@@ -58,6 +59,8 @@ DELEGABLE_ROLES = (
     KEY_VAULT_SECRETS_OFFICER,
     KEY_VAULT_SECRETS_USER,
     READER,
+    # Customer-managed keys: the identities that wrap with the workspace's key.
+    KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
 )
 
 
