@@ -9,6 +9,12 @@ import pulumi
 from pulumi_azure_native import authorization, databricks, keyvault, network, resources, storage
 
 from components.config import AzureConfig, NetworkConfig
+from components.keys import (
+    WorkspaceKey,
+    workspace_encryption,
+    workspace_identity_grants,
+    workspace_key,
+)
 from components.naming import STORAGE_BLOB_DATA_CONTRIBUTOR, Names, role_definition_id
 
 
@@ -22,6 +28,10 @@ class FoundationArgs:
     # What the tier implies: data protected from deletion, the vault's purge protection.
     protect_data: bool
     purge_protection: bool
+    # managed, injected or private (the tier's default unless config says otherwise).
+    network_mode: str = "managed"
+    # Customer-managed keys for managed services, managed disks and the DBFS root.
+    customer_managed_keys: bool = False
 
 
 # Microsoft.Databricks needs both workspace subnets delegated to it (VNet injection).
@@ -37,6 +47,8 @@ class InjectedNetwork:
     public_subnet: network.Subnet
     private_subnet: network.Subnet
     nat_gateway: network.NatGateway
+    # Private mode: the subnet of the back-end, storage and vault private endpoints.
+    endpoint_subnet: network.Subnet | None = None
 
 
 class Foundation(pulumi.ComponentResource):
@@ -55,6 +67,8 @@ class Foundation(pulumi.ComponentResource):
     key_vault: keyvault.Vault
     key_vault_id: pulumi.Output[str]
     key_vault_uri: pulumi.Output[str]
+    workspace_key: WorkspaceKey | None
+    key_grants: list[authorization.RoleAssignment]
     workspace: databricks.Workspace
     workspace_url: pulumi.Output[str]
     workspace_id: pulumi.Output[str]
@@ -80,9 +94,29 @@ class Foundation(pulumi.ComponentResource):
         self.resource_group_name = group.name
 
         self.injected_network = (
-            self._injected_network(name, azure.network, names, azure.location, group, tags)
-            if azure.network.mode == "injected"
+            self._injected_network(
+                name, azure.network, names, azure.location, group, tags, args.network_mode
+            )
+            if args.network_mode in ("injected", "private")
             else None
+        )
+        private = args.network_mode == "private"
+
+        # Created before the storage account, whose firewall names it as a trusted resource.
+        connector = databricks.AccessConnector(
+            f"{name}-connector",
+            connector_name=names.access_connector,
+            resource_group_name=group.name,
+            location=azure.location,
+            identity=databricks.ManagedServiceIdentityArgs(
+                type=databricks.ManagedServiceIdentityType.SYSTEM_ASSIGNED
+            ),
+            tags=tags,
+            opts=child,
+        )
+        self.access_connector_id = connector.id
+        self.access_connector_principal_id = connector.identity.apply(
+            lambda identity: identity.principal_id if identity else ""
         )
 
         account = storage.StorageAccount(
@@ -99,6 +133,12 @@ class Foundation(pulumi.ComponentResource):
             # Access is by managed identity and RBAC only; account keys stay unused.
             allow_shared_key_access=False,
             default_to_o_auth_authentication=True,
+            public_network_access=(
+                storage.PublicNetworkAccess.DISABLED
+                if private
+                else storage.PublicNetworkAccess.ENABLED
+            ),
+            network_rule_set=_storage_firewall(azure.tenant_id, connector.id) if private else None,
             tags=tags,
             opts=data,
         )
@@ -130,22 +170,6 @@ class Foundation(pulumi.ComponentResource):
             )
             for catalog in args.catalogs
         }
-
-        connector = databricks.AccessConnector(
-            f"{name}-connector",
-            connector_name=names.access_connector,
-            resource_group_name=group.name,
-            location=azure.location,
-            identity=databricks.ManagedServiceIdentityArgs(
-                type=databricks.ManagedServiceIdentityType.SYSTEM_ASSIGNED
-            ),
-            tags=tags,
-            opts=child,
-        )
-        self.access_connector_id = connector.id
-        self.access_connector_principal_id = connector.identity.apply(
-            lambda identity: identity.principal_id if identity else ""
-        )
 
         self.storage_access = authorization.RoleAssignment(
             f"{name}-connector-blob-contributor",
@@ -184,6 +208,17 @@ class Foundation(pulumi.ComponentResource):
                 # Azure refuses `false` here (purge protection is irreversible), so "off"
                 # is expressed by leaving it unset.
                 enable_purge_protection=True if args.purge_protection else None,
+                # Private mode: reached through its private endpoint only; trusted Azure
+                # services (the disk encryption set, Databricks) still unwrap keys.
+                public_network_access="disabled" if private else None,
+                network_acls=(
+                    keyvault.NetworkRuleSetArgs(
+                        default_action=keyvault.NetworkRuleAction.DENY,
+                        bypass=keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
+                    )
+                    if private
+                    else None
+                ),
             ),
             tags=tags,
             opts=pulumi.ResourceOptions.merge(
@@ -194,6 +229,23 @@ class Foundation(pulumi.ComponentResource):
         self.key_vault_id = self.key_vault.id
         self.key_vault_uri = self.key_vault.properties.apply(lambda p: p.vault_uri or "")
 
+        self.workspace_key = (
+            workspace_key(
+                name,
+                azure.encryption,
+                names,
+                azure.subscription_id,
+                group.name,
+                self.key_vault,
+                self.key_vault_uri,
+                tags,
+                child,
+                data,
+            )
+            if args.customer_managed_keys
+            else None
+        )
+        key = self.workspace_key
         self.workspace = databricks.Workspace(
             f"{name}-workspace",
             workspace_name=names.workspace,
@@ -201,14 +253,36 @@ class Foundation(pulumi.ComponentResource):
             location=azure.location,
             sku=databricks.SkuArgs(name=azure.workspace.sku),
             managed_resource_group_id=names.managed_resource_group_id,
-            parameters=self._workspace_parameters(azure.workspace.no_public_ip),
-            public_network_access=databricks.PublicNetworkAccess.ENABLED,
+            parameters=self._workspace_parameters(
+                azure.workspace.no_public_ip, key, azure.encryption.dbfs_root == "encrypted"
+            ),
+            # Back-end Private Link: users and clusters reach the control plane through
+            # private endpoints only, and Databricks adds no NSG rules for the public
+            # path (https://learn.microsoft.com/azure/databricks/security/network/classic/private-link-standard#step-3).
+            public_network_access=(
+                databricks.PublicNetworkAccess.DISABLED
+                if private
+                else databricks.PublicNetworkAccess.ENABLED
+            ),
+            required_nsg_rules=(
+                databricks.RequiredNsgRules.NO_AZURE_DATABRICKS_RULES if private else None
+            ),
+            encryption=workspace_encryption(key),
             # Classic compute in the stack's network. Required on create and cannot be
             # changed (azure-native Workspace.compute_mode docstring), so it is pinned:
             # left to a default, a new default would replace the workspace.
             compute_mode=databricks.ComputeMode.HYBRID,
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[key.ready] if key is not None else []
+            ),
+        )
+        self.key_grants = (
+            workspace_identity_grants(
+                name, names, azure.subscription_id, key, self.workspace, child
+            )
+            if key is not None
+            else []
         )
         self.workspace_url = self.workspace.workspace_url.apply(lambda host: f"https://{host}")
         self.workspace_id = self.workspace.workspace_id
@@ -228,14 +302,35 @@ class Foundation(pulumi.ComponentResource):
         )
 
     def _workspace_parameters(
-        self, no_public_ip_on: bool
+        self, no_public_ip_on: bool, key: WorkspaceKey | None, encrypt_dbfs: bool
     ) -> databricks.WorkspaceCustomParametersArgs:
         no_public_ip = databricks.WorkspaceNoPublicIPBooleanParameterArgs(value=no_public_ip_on)
+        # DBFS root CMK: the workspace's storage gets an identity (prepareEncryption), and
+        # once that identity holds the key, the key (encryption).
+        # https://learn.microsoft.com/azure/databricks/security/keys/customer-managed-keys-dbfs/cmk-dbfs-azure-cli
+        encryption: dict[str, object] = {}
+        if key is not None:
+            encryption["prepare_encryption"] = databricks.WorkspaceCustomBooleanParameterArgs(
+                value=True
+            )
+            if encrypt_dbfs:
+                encryption["encryption"] = databricks.WorkspaceEncryptionParameterArgs(
+                    value=databricks.EncryptionArgs(
+                        key_source=databricks.KeySource.MICROSOFT_KEYVAULT,
+                        key_name=key.name,
+                        key_version=key.version,
+                        key_vault_uri=key.vault_uri,
+                    )
+                )
         if self.injected_network is None:
-            return databricks.WorkspaceCustomParametersArgs(enable_no_public_ip=no_public_ip)
+            return databricks.WorkspaceCustomParametersArgs(
+                enable_no_public_ip=no_public_ip,
+                **encryption,  # type: ignore[arg-type]
+            )
         injected = self.injected_network
         return databricks.WorkspaceCustomParametersArgs(
             enable_no_public_ip=no_public_ip,
+            **encryption,  # type: ignore[arg-type]
             custom_virtual_network_id=databricks.WorkspaceCustomStringParameterArgs(
                 value=injected.virtual_network.id
             ),
@@ -255,9 +350,32 @@ class Foundation(pulumi.ComponentResource):
         location: str,
         group: resources.ResourceGroup,
         tags: dict[str, str],
+        mode: str,
     ) -> InjectedNetwork:
         """VNet injection: the workspace's clusters run in subnets this stack owns."""
         child = pulumi.ResourceOptions(parent=self)
+        # Egress through an existing firewall: the default route's next hop is its private
+        # IP; the NAT gateway stays for whatever the firewall sends back out.
+        route_table = (
+            network.RouteTable(
+                f"{name}-egress-routes",
+                route_table_name=names.egress_route_table,
+                resource_group_name=group.name,
+                location=location,
+                routes=[
+                    network.RouteArgs(
+                        name="default-via-firewall",
+                        address_prefix="0.0.0.0/0",
+                        next_hop_type=network.RouteNextHopType.VIRTUAL_APPLIANCE,
+                        next_hop_ip_address=str(settings.egress_firewall_ip),
+                    )
+                ],
+                tags=tags,
+                opts=child,
+            )
+            if settings.egress_firewall_ip is not None
+            else None
+        )
         # Databricks writes its own rules into this NSG (through a network intent policy)
         # once the workspace exists; declaring none here leaves them to it. azure-native
         # keeps rules it did not create when security_rules is unset.
@@ -320,6 +438,9 @@ class Foundation(pulumi.ComponentResource):
                 ],
                 network_security_group=network.NetworkSecurityGroupArgs(id=security_group.id),
                 nat_gateway=network.SubResourceArgs(id=nat_gateway.id),
+                route_table=(
+                    network.RouteTableArgs(id=route_table.id) if route_table is not None else None
+                ),
                 default_outbound_access=False,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=after),
             )
@@ -328,13 +449,47 @@ class Foundation(pulumi.ComponentResource):
         # Azure rejects concurrent writes to subnets of one VNet (AnotherOperationInProgress),
         # so the second subnet waits for the first.
         private_subnet = subnet("private", settings.private_subnet, [public_subnet])
+        # Private endpoints take a subnet without delegation; the NSG does not apply to
+        # them unless network policies are on, which leaves them to the endpoint's rules.
+        endpoint_subnet = (
+            network.Subnet(
+                f"{name}-snet-endpoints",
+                subnet_name=names.endpoint_subnet,
+                virtual_network_name=virtual_network.name,
+                resource_group_name=group.name,
+                address_prefix=settings.private_link.endpoint_subnet,
+                private_endpoint_network_policies=(
+                    network.VirtualNetworkPrivateEndpointNetworkPolicies.DISABLED
+                ),
+                default_outbound_access=False,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[private_subnet]),
+            )
+            if mode == "private"
+            else None
+        )
         return InjectedNetwork(
             virtual_network=virtual_network,
             security_group=security_group,
             public_subnet=public_subnet,
             private_subnet=private_subnet,
             nat_gateway=nat_gateway,
+            endpoint_subnet=endpoint_subnet,
         )
+
+
+def _storage_firewall(
+    tenant_id: str, connector_id: pulumi.Input[str]
+) -> storage.NetworkRuleSetArgs:
+    """Private mode: the firewall denies by default, and the access connector is a trusted
+    resource instance (Unity Catalog reaches the data through it, not a network path)."""
+    # https://learn.microsoft.com/azure/databricks/connect/unity-catalog/cloud-storage/azure-managed-identities#configure-trusted-access-to-azure-storage-based-on-your-managed-identity
+    return storage.NetworkRuleSetArgs(
+        default_action=storage.DefaultAction.DENY,
+        bypass=storage.Bypass.AZURE_SERVICES,
+        resource_access_rules=[
+            storage.ResourceAccessRuleArgs(tenant_id=tenant_id, resource_id=connector_id)
+        ],
+    )
 
 
 def _required_name(value: str | None) -> str:

@@ -34,6 +34,7 @@ from pulumi_azure_native import authorization, keyvault, managedidentity
 
 from components.config import GroupConfig, IdentityConfig, ServicePrincipalConfig
 from components.naming import (
+    KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
     KEY_VAULT_SECRETS_OFFICER,
     KEY_VAULT_SECRETS_USER,
     STORAGE_BLOB_DATA_CONTRIBUTOR,
@@ -49,6 +50,7 @@ AZURE_TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 RBAC_ADMINISTRATOR = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
+KEY_VAULT_CRYPTO_OFFICER = "14b46e9e-c2b7-41b4-b07b-48a6ebf60603"
 # The only roles the deployer may grant or revoke: those the layers assign inside the
 # stack's resource group (Reader: the preview identity's). Azure checks the condition on
 # every write and delete, so a role missing here fails the first CI run that replaces or
@@ -58,6 +60,8 @@ DELEGABLE_ROLES = (
     KEY_VAULT_SECRETS_OFFICER,
     KEY_VAULT_SECRETS_USER,
     READER,
+    # Customer-managed keys: the identities that wrap with the workspace's key.
+    KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
 )
 
 
@@ -99,6 +103,9 @@ class IdentityArgs:
     account_owner: bool
     resource_group_name: pulumi.Input[str]
     key_vault_name: pulumi.Input[str]
+    # The vault holding the stack's customer-managed key, when it has one: the deployer
+    # manages that key (rotation policy, new versions).
+    key_vault_id: pulumi.Input[str] | None
     github: GithubRepository | None
     account_provider: databricks.Provider
 
@@ -518,6 +525,20 @@ class Identity(pulumi.ComponentResource):
             description=f"CI keeps the data-plane role assignments of stack {stack}",
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
+        if args.key_vault_id is not None:
+            # Keys are data plane: Owner and Contributor do not reach them; Key Vault
+            # Crypto Officer manages them (https://learn.microsoft.com/azure/key-vault/general/rbac-guide).
+            # Only on this vault, and made by the bootstrap deploy (not a delegable role).
+            authorization.RoleAssignment(
+                f"{name}-deployer-key-officer",
+                role_assignment_name=names.role_assignment("deployer", KEY_VAULT_CRYPTO_OFFICER),
+                principal_id=deployer.principal_id,
+                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                role_definition_id=role_definition_id(subscription, KEY_VAULT_CRYPTO_OFFICER),
+                scope=args.key_vault_id,
+                description=f"CI manages the customer-managed key of stack {stack}",
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            )
         return deployer
 
 

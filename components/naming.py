@@ -18,6 +18,9 @@ from dataclasses import dataclass
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+# Wrap and unwrap with a key, nothing else: what a service encrypting with a CMK needs.
+# https://learn.microsoft.com/azure/key-vault/general/rbac-guide#azure-built-in-roles-for-key-vault-data-plane-operations
+KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 
 _NAMESPACE = uuid.UUID("6b1f3c5e-2d8a-4b7f-9e41-0a5c7d3e9f12")
 
@@ -139,6 +142,45 @@ class Names:
 
     def subnet(self, role: str) -> str:
         return f"snet-{self.base}-dbw-{role}"
+
+    @property
+    def endpoint_subnet(self) -> str:
+        return f"snet-{self.base}-pe"
+
+    @property
+    def transit_network(self) -> str:
+        return f"vnet-{self.base}-transit"
+
+    def transit_subnet(self, role: str) -> str:
+        """A transit VNet subnet: ``frontend`` endpoints or ``ci`` runners."""
+        return f"snet-{self.base}-transit-{role}"
+
+    @property
+    def egress_route_table(self) -> str:
+        return f"rt-{self.base}-egress"
+
+    def private_endpoint(self, target: str) -> str:
+        """A private endpoint: ``dbw-backend``, ``dbw-frontend``, ``st-dfs``, ``kv``..."""
+        return f"pe-{self.base}-{target}"
+
+    def dns_link(self, zone: str, network: str) -> str:
+        """A private DNS zone's link to one of the stack's VNets."""
+        return f"link-{self.base}-{network}-{zone.split('.')[1]}"
+
+    @property
+    def encryption_key(self) -> str:
+        # Key names take letters, digits and '-': https://learn.microsoft.com/azure/key-vault/general/about-keys-secrets-certificates#objects-identifiers-and-versioning
+        return f"cmk-{self.base}-dbw"
+
+    @property
+    def network_connectivity_config(self) -> str:
+        # NCC names match ^[0-9a-zA-Z-_]{3,30}$ (terraform-provider-databricks,
+        # docs/resources/mws_network_connectivity_config.md, as pulumi_databricks quotes it).
+        return f"ncc-{self.base}"[:30]
+
+    @property
+    def network_policy(self) -> str:
+        return f"np-{self.base}"
 
     def managed_identity(self, role: str) -> str:
         """A user-assigned identity CI signs in as: ``deployer`` or ``preview``."""

@@ -30,6 +30,7 @@ from components.identity import (
 from components.jobs import GIT_SYNC, INTEGRATION_TESTS, MEDALLION, Jobs, JobsArgs
 from components.naming import Names
 from components.observability import Observability, ObservabilityArgs
+from components.private_link import PrivateLink, PrivateLinkArgs
 from components.pulumi_config import Secrets
 from components.secret_keys import SecretKey
 from components.source_control import SourceControl, SourceControlArgs
@@ -40,6 +41,12 @@ from components.unity_catalog import (
     UnityCatalogArgs,
 )
 from components.workspace_code import WorkspaceCode, WorkspaceCodeArgs
+from components.workspace_security import (
+    Hardening,
+    Serverless,
+    WorkspaceSecurity,
+    WorkspaceSecurityArgs,
+)
 
 
 @dataclass(frozen=True)
@@ -52,9 +59,11 @@ class PlatformArgs:
 class Platform(pulumi.ComponentResource):
     """Everything ``pulumi up -s <stack>`` owns, with explicit providers.
 
-    Layers are components, one file each, created here in dependency order: account
-    principals first; then the metastore (a created one is owned by one of this stack's
-    groups) and its assignment; then the workspace access of those principals (a
+    Layers are components, one file each, created here in dependency order: the Azure
+    foundation and, in private mode, the Private Link that reaches it; account
+    principals; then the metastore (a created one is owned by one of this stack's
+    groups) and its assignment; the workspace's security settings (some need the
+    metastore); then the workspace access of those principals (a
     workspace accepts account principals only once a metastore is attached); then
     everything that names them: ACLs and Unity Catalog grants. Each gets
     the providers it needs through ``ResourceOptions(providers=...)`` and passes them to
@@ -76,6 +85,7 @@ class Platform(pulumi.ComponentResource):
         self.foundation = foundation = Foundation(
             f"{name}-azure", _foundation_args(config, names), on_azure
         )
+        self.private_link = self._private_link(name, config, names, foundation, on_azure)
         workspace_provider = self._workspace_provider(name, config, foundation)
         on_workspace = pulumi.ResourceOptions(parent=self, providers=[workspace_provider])
         self.identity = identity = Identity(
@@ -86,6 +96,13 @@ class Platform(pulumi.ComponentResource):
         self.metastore = metastore = MetastoreAttachment(
             f"{name}-metastore",
             _metastore_args(config, names, foundation, identity, account_provider),
+            child,
+        )
+        self.workspace_security = WorkspaceSecurity(
+            f"{name}-security",
+            _workspace_security_args(
+                config, names, foundation, metastore, account_provider, workspace_provider
+            ),
             child,
         )
         self.workspace_access = access = WorkspaceAccess(
@@ -179,6 +196,21 @@ class Platform(pulumi.ComponentResource):
         )
         return azure, account
 
+    def _private_link(
+        self,
+        name: str,
+        config: StackConfig,
+        names: Names,
+        foundation: Foundation,
+        opts: pulumi.ResourceOptions,
+    ) -> PrivateLink | None:
+        # Private mode only; it reaches what the foundation created through endpoints.
+        if config.network_mode != "private":
+            return None
+        return PrivateLink(
+            f"{name}-private-link", _private_link_args(config, names, foundation), opts
+        )
+
     def _workspace_provider(
         self, name: str, config: StackConfig, foundation: Foundation
     ) -> databricks.Provider:
@@ -265,6 +297,61 @@ def _foundation_args(config: StackConfig, names: Names) -> FoundationArgs:
         catalogs=[catalog.name for catalog in config.unity_catalog.catalogs],
         protect_data=config.tier.protect_data,
         purge_protection=config.key_vault_purge_protection,
+        network_mode=config.network_mode,
+        customer_managed_keys=config.customer_managed_keys,
+    )
+
+
+def _private_link_args(
+    config: StackConfig, names: Names, foundation: Foundation
+) -> PrivateLinkArgs:
+    injected = foundation.injected_network
+    if injected is None or injected.endpoint_subnet is None:  # private mode injects
+        raise ValueError("private mode needs the injected network's endpoint subnet")
+    return PrivateLinkArgs(
+        private_link=config.azure.network.private_link,
+        names=names,
+        location=config.azure.location,
+        tags=config.tags(names.stack),
+        resource_group_name=foundation.resource_group_name,
+        workspace_resource_id=foundation.workspace_resource_id,
+        storage_account_id=foundation.storage_account_id,
+        key_vault_id=foundation.key_vault_id,
+        virtual_network_id=injected.virtual_network.id,
+        endpoint_subnet_id=injected.endpoint_subnet.id,
+    )
+
+
+def _workspace_security_args(
+    config: StackConfig,
+    names: Names,
+    foundation: Foundation,
+    metastore: MetastoreAttachment,
+    account: databricks.Provider,
+    workspace: databricks.Provider,
+) -> WorkspaceSecurityArgs:
+    network = config.azure.network
+    # Serverless egress is governed where the storage is private (it needs the NCC's
+    # endpoints) or where config or the tier restricts it.
+    governed = config.network_mode == "private" or config.serverless_restricted
+    return WorkspaceSecurityArgs(
+        hardening=Hardening.resolve(config.azure.workspace.hardening, config.tier),
+        serverless=(
+            Serverless(
+                settings=network.serverless,
+                restricted=config.serverless_restricted,
+                storage_account_id=foundation.storage_account_id,
+                storage_account_name=foundation.storage_account_name,
+            )
+            if governed
+            else None
+        ),
+        names=names,
+        location=config.azure.location,
+        workspace_id=foundation.workspace_id,
+        ready=[metastore.assignment],
+        account_provider=account,
+        workspace_provider=workspace,
     )
 
 
@@ -285,6 +372,7 @@ def _identity_args(
         account_owner=config.databricks.account_owner,
         resource_group_name=foundation.resource_group_name,
         key_vault_name=foundation.key_vault.name,
+        key_vault_id=foundation.key_vault_id if config.customer_managed_keys else None,
         github=GithubRepository(github.owner, github.repository) if github else None,
         account_provider=account,
     )

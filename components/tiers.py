@@ -47,6 +47,22 @@ class TierTraits:
     # out to under concurrent queries (max_num_clusters).
     warehouse_size: str
     warehouse_max_clusters: int
+    # The security posture the tier defaults to (config may tighten it; the policy pack's
+    # posture rules bind in the tiers whose row turns the control on).
+    # azure.network.mode: private = Private Link front and back end, data behind endpoints.
+    network_mode: Literal["managed", "injected", "private"] = "managed"
+    # Customer-managed keys for managed services, managed disks and the DBFS root.
+    customer_managed_keys: bool = False
+    # Longest lifetime of a new personal access token (workspace conf maxTokenLifetimeDays).
+    max_token_lifetime_days: int = 90
+    # Personal access tokens at all; off where CI and jobs sign in with OIDC only.
+    personal_access_tokens: bool = True
+    # Enhanced security monitoring (hardened image, antivirus, file integrity monitoring).
+    enhanced_security_monitoring: bool = False
+    # Clusters restart into the latest host image in a maintenance window.
+    automatic_cluster_update: bool = False
+    # Serverless compute may reach only the destinations config allows (network policy).
+    serverless_egress_restricted: bool = False
 
 
 TIERS: Mapping[Tier, TierTraits] = {
@@ -70,6 +86,15 @@ TIERS: Mapping[Tier, TierTraits] = {
         # Production-like: the latency SLO test runs against this warehouse.
         warehouse_size="X-Small",
         warehouse_max_clusters=1,
+        # Production-like: the same network, keys and hardening as prod, so a deploy that
+        # works here works there.
+        network_mode="private",
+        customer_managed_keys=True,
+        max_token_lifetime_days=30,
+        personal_access_tokens=False,
+        enhanced_security_monitoring=True,
+        automatic_cluster_update=True,
+        serverless_egress_restricted=True,
     ),
     Tier.PROD: TierTraits(
         protect_data=True,
@@ -80,6 +105,13 @@ TIERS: Mapping[Tier, TierTraits] = {
         production=True,
         warehouse_size="Small",
         warehouse_max_clusters=4,
+        network_mode="private",
+        customer_managed_keys=True,
+        max_token_lifetime_days=30,
+        personal_access_tokens=False,
+        enhanced_security_monitoring=True,
+        automatic_cluster_update=True,
+        serverless_egress_restricted=True,
     ),
 }
 

@@ -47,6 +47,7 @@ OWNER_ROLE = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 CONTRIBUTOR_ROLE = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 USER_ACCESS_ADMINISTRATOR_ROLE = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
 KEY_VAULT_SECRETS_OFFICER_ROLE = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+KEY_VAULT_CRYPTO_OFFICER_ROLE = "14b46e9e-c2b7-41b4-b07b-48a6ebf60603"
 RBAC_ADMINISTRATOR_ROLE = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
 
 ACCOUNT_ADMIN: Privilege = ("account admin", "account")
@@ -261,6 +262,15 @@ def _azure_in_group(r: PlannedResource, i: _Index) -> list[list[Privilege]]:
     return [[(f"azure role {role}", _group_scope(r, i))] for role in (OWNER_ROLE, CONTRIBUTOR_ROLE)]
 
 
+def _vault_scope(r: PlannedResource, i: _Index) -> str:
+    vault = r.inputs.get("vaultName", "")
+    return f"{_group_scope(r, i)}/providers/Microsoft.KeyVault/vaults/{vault}"
+
+
+def _vault_keys(r: PlannedResource, i: _Index) -> list[list[Privilege]]:
+    return [[(f"azure role {KEY_VAULT_CRYPTO_OFFICER_ROLE}", _vault_scope(r, i))]]
+
+
 def _on_resource(argument: str) -> Needs:
     """Owner or Contributor at the resource an extension resource is attached to."""
 
@@ -274,7 +284,7 @@ def _on_resource(argument: str) -> Needs:
 def _vault_data(r: PlannedResource, i: _Index) -> list[list[Privilege]]:
     # An RBAC vault's secrets are data plane: Owner and Contributor do not reach them
     # (https://learn.microsoft.com/azure/key-vault/general/rbac-guide#azure-built-in-roles-for-key-vault-data-plane-operations).
-    return [[(f"azure role {KEY_VAULT_SECRETS_OFFICER_ROLE}", _group_scope(r, i))]]
+    return [[(f"azure role {KEY_VAULT_SECRETS_OFFICER_ROLE}", _vault_scope(r, i))]]
 
 
 def _role_assignment(r: PlannedResource, _i: _Index) -> list[list[Privilege]]:
@@ -443,6 +453,27 @@ ACCESS_TABLE: Mapping[str, Row] = {
             "azure-native:network:VirtualNetwork",
         )
     },
+    **{
+        token: Row(
+            _azure_in_group,
+            "https://learn.microsoft.com/azure/private-link/rbac-permissions (Network"
+            " Contributor or Contributor creates private endpoints, DNS zones and links;"
+            " approving a connection to a resource of the same group is part of Contributor)",
+        )
+        for token in (
+            "azure-native:network:PrivateEndpoint",
+            "azure-native:network:PrivateDnsZoneGroup",
+            "azure-native:network:RouteTable",
+            "azure-native:privatedns:PrivateZone",
+            "azure-native:privatedns:VirtualNetworkLink",
+            "azure-native:compute:DiskEncryptionSet",
+        )
+    },
+    "azure-native:keyvault:Key": Row(
+        _vault_keys,
+        "https://learn.microsoft.com/azure/key-vault/general/rbac-guide (Key Vault Crypto"
+        " Officer manages keys: data plane, which Owner and Contributor do not reach)",
+    ),
     "azure-native:operationalinsights:Workspace": Row(
         _azure_in_group,
         "https://learn.microsoft.com/azure/azure-monitor/logs/manage-access#azure-rbac"
@@ -575,6 +606,39 @@ ACCESS_TABLE: Mapping[str, Row] = {
             " stack's own)",
         )
         for token in ("databricks:index/dashboard:Dashboard", "databricks:index/alertV2:AlertV2")
+    },
+    **{
+        token: Row(
+            _always([WORKSPACE_ADMIN]),
+            f"{_DOC}/admin/workspace-settings/ (workspace settings and workspace conf are"
+            " workspace admin settings; IP access lists:"
+            " security/network/front-end/ip-access-list-workspace)",
+        )
+        for token in (
+            "databricks:index/workspaceConf:WorkspaceConf",
+            "databricks:index/ipAccessList:IpAccessList",
+            "databricks:index/disableLegacyAccessSetting:DisableLegacyAccessSetting",
+            "databricks:index/disableLegacyDbfsSetting:DisableLegacyDbfsSetting",
+            "databricks:index/enhancedSecurityMonitoringWorkspaceSetting:EnhancedSecurityMonitoringWorkspaceSetting",
+            "databricks:index/automaticClusterUpdateWorkspaceSetting:AutomaticClusterUpdateWorkspaceSetting",
+            "databricks:index/complianceSecurityProfileWorkspaceSetting:ComplianceSecurityProfileWorkspaceSetting",
+        )
+    },
+    **{
+        token: Row(
+            _always([ACCOUNT_ADMIN]),
+            f"{_DOC}/security/network/serverless-network-security/ (account admins create"
+            " network connectivity configurations, their private endpoint rules and"
+            " bindings, and serverless network policies)",
+            account_level=True,
+        )
+        for token in (
+            "databricks:index/mwsNetworkConnectivityConfig:MwsNetworkConnectivityConfig",
+            "databricks:index/mwsNccBinding:MwsNccBinding",
+            "databricks:index/mwsNccPrivateEndpointRule:MwsNccPrivateEndpointRule",
+            "databricks:index/accountNetworkPolicy:AccountNetworkPolicy",
+            "databricks:index/workspaceNetworkOption:WorkspaceNetworkOption",
+        )
     },
     "databricks:index/defaultNamespaceSetting:DefaultNamespaceSetting": Row(
         _always([WORKSPACE_ADMIN]),
@@ -721,6 +785,17 @@ def _callers(plan: Plan, index: _Index, caller: Caller) -> tuple[set[str], list[
             Grant(BOOTSTRAP, GITHUB_ADMIN, None, "given: the deploy's git token"),
             Grant(BOOTSTRAP, AZURE_DEVOPS_ADMIN, None, "given: the deploy's git token"),
         ]
+        if plan.of_type("azure-native:keyvault:Key"):
+            # Keys are data plane, out of Owner's reach: the checklist's step for stacks
+            # with customer-managed keys.
+            given.append(
+                Grant(
+                    BOOTSTRAP,
+                    (f"azure role {KEY_VAULT_CRYPTO_OFFICER_ROLE}", SUBSCRIPTION),
+                    None,
+                    "given: Key Vault Crypto Officer (README, keys)",
+                )
+            )
         group = index.principal(admins)
         if group:
             given.append(Grant(BOOTSTRAP, ("member", group), None, "given: adminGroup member"))
@@ -913,6 +988,7 @@ _AZURE_ROLES = {
     USER_ACCESS_ADMINISTRATOR_ROLE: "User Access Administrator",
     RBAC_ADMINISTRATOR_ROLE: "Role Based Access Control Administrator",
     KEY_VAULT_SECRETS_OFFICER_ROLE: "Key Vault Secrets Officer",
+    KEY_VAULT_CRYPTO_OFFICER_ROLE: "Key Vault Crypto Officer",
     "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
     "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
     "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",

@@ -166,9 +166,24 @@ def _program_aliases(urn: str, alias_urns: Sequence[str]) -> tuple[str, ...]:
     for alias in alias_urns:
         prefix, qualified_type, name = alias.rsplit("::", 2)
         short = f"{prefix}::{'$'.join(qualified_type.split('$')[-2:])}::{name}"
-        if _API_VERSION_MODULE.sub(":", short) != urn:
+        if _API_VERSION_MODULE.sub(":", short) != urn and not _renamed_type(short, urn):
             declared.add(short)
     return tuple(sorted(declared))
+
+
+def _renamed_type(alias: str, urn: str) -> bool:
+    """An azure-native type's former name, which the SDK declares on the class
+    (``network:InterfaceEndpoint`` for ``network:PrivateEndpoint``, ``network:PrivateZone``
+    for ``privatedns:PrivateZone``): same parent and name, another azure-native type."""
+    alias_prefix, alias_type, alias_name = alias.rsplit("::", 2)
+    prefix, type_, name = urn.rsplit("::", 2)
+    alias_parent, _, own_alias_type = alias_type.rpartition("$")
+    parent, _, own_type = type_.rpartition("$")
+    return (
+        (alias_prefix, alias_parent, alias_name) == (prefix, parent, name)
+        and own_alias_type.startswith("azure-native:")
+        and own_type.startswith("azure-native:")
+    )
 
 
 class RecordingMonitor(MockMonitor):
@@ -252,11 +267,36 @@ def stable_number(*parts: str, digits: int = 16) -> int:
 
 def _workspace(r: MockResource) -> dict[str, Any]:
     number = stable_number("workspace", r.name)
+    parameters = r.get("parameters") or {}
+    encrypted = bool((parameters.get("prepareEncryption") or {}).get("value"))
+    identities = {
+        # Azure gives the DBFS root storage an identity once the workspace is prepared for
+        # encryption, and the disk encryption set one when managed disks use a CMK.
+        "storageAccountIdentity": {"principalId": stable_uuid("dbfs-identity", r.name)}
+        if encrypted
+        else None,
+        "managedDiskIdentity": {"principalId": stable_uuid("disk-identity", r.name)}
+        if r.get("encryption")
+        else None,
+    }
     return {
         "id": r.arm_id("Microsoft.Databricks/workspaces", "workspaceName"),
         "name": r.get("workspaceName", r.name),
         "workspaceId": str(number),
         "workspaceUrl": f"adb-{number}.{stable_number('n', r.name, digits=1)}.azuredatabricks.net",
+        **{key: value for key, value in identities.items() if value is not None},
+    }
+
+
+def _key(r: MockResource) -> dict[str, Any]:
+    vault = r.get("vaultName", "vault")
+    name = r.get("keyName", r.name)
+    version = stable_uuid("key-version", r.name).replace("-", "")
+    return {
+        "id": f"{r.arm_id('Microsoft.KeyVault/vaults', 'vaultName')}/keys/{name}",
+        "name": name,
+        "keyUri": f"https://{vault}.vault.azure.net/keys/{name}",
+        "keyUriWithVersion": f"https://{vault}.vault.azure.net/keys/{name}/{version}",
     }
 
 
@@ -390,6 +430,26 @@ COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
     "azure-native:network:NatGateway": lambda r: {
         "id": r.arm_id("Microsoft.Network/natGateways", "natGatewayName"),
         "name": r.get("natGatewayName", r.name),
+    },
+    "azure-native:network:RouteTable": lambda r: {
+        "id": r.arm_id("Microsoft.Network/routeTables", "routeTableName"),
+        "name": r.get("routeTableName", r.name),
+    },
+    "azure-native:network:PrivateEndpoint": lambda r: {
+        "id": r.arm_id("Microsoft.Network/privateEndpoints", "privateEndpointName"),
+        "name": r.get("privateEndpointName", r.name),
+    },
+    "azure-native:privatedns:PrivateZone": lambda r: {
+        "id": r.arm_id("Microsoft.Network/privateDnsZones", "privateZoneName"),
+        "name": r.get("privateZoneName", r.name),
+    },
+    "azure-native:keyvault:Key": _key,
+    # Serverless egress (account API)
+    "databricks:index/mwsNetworkConnectivityConfig:MwsNetworkConnectivityConfig": lambda r: {
+        "networkConnectivityConfigId": stable_uuid("ncc", r.name),
+    },
+    "databricks:index/accountNetworkPolicy:AccountNetworkPolicy": lambda r: {
+        "networkPolicyId": r.get("networkPolicyId") or stable_uuid("network-policy", r.name),
     },
     # Unity Catalog: ids as the Databricks provider forms them (names, or a UUID).
     "databricks:index/metastore:Metastore": lambda r: {

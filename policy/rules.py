@@ -38,10 +38,24 @@ from typing import Any
 
 from components.secret_keys import SecretKey
 from components.tiers import TIERS as TIER_TABLE
+from components.tiers import TierTraits
 
 TIERS = frozenset(str(tier) for tier in TIER_TABLE)
 # The tiers whose row says production: rules about production data only apply there.
 PRODUCTION_TIERS = frozenset(str(tier) for tier, row in TIER_TABLE.items() if row.production)
+
+
+def _tiers_where(trait: Callable[[TierTraits], bool]) -> frozenset[str]:
+    """The tiers whose row turns a control on: a posture rule binds where its tier's
+    defaults promise the control, so config that drops it below the default is caught."""
+    return frozenset(str(tier) for tier, row in TIER_TABLE.items() if trait(row))
+
+
+PRIVATE_TIERS = _tiers_where(lambda row: row.network_mode == "private")
+CMK_TIERS = _tiers_where(lambda row: row.customer_managed_keys)
+MONITORED_TIERS = _tiers_where(lambda row: row.enhanced_security_monitoring)
+UPDATED_TIERS = _tiers_where(lambda row: row.automatic_cluster_update)
+SERVERLESS_TIERS = _tiers_where(lambda row: row.serverless_egress_restricted)
 PROJECT = "dataops"
 
 # A value the engine does not know yet, and a secret as the offline engine masks it
@@ -73,6 +87,26 @@ GRANT = "databricks:index/grant:Grant"
 JOB = "databricks:index/job:Job"
 DASHBOARD = "databricks:index/dashboard:Dashboard"
 SQL_WAREHOUSE = "databricks:index/sqlEndpoint:SqlEndpoint"
+VAULT_KEY = "azure-native:keyvault:Key"
+PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
+DNS_ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
+PRIVATE_ZONE = "azure-native:privatedns:PrivateZone"
+ZONE_LINK = "azure-native:privatedns:VirtualNetworkLink"
+WORKSPACE_CONF = "databricks:index/workspaceConf:WorkspaceConf"
+IP_ACCESS_LIST = "databricks:index/ipAccessList:IpAccessList"
+LEGACY_ACCESS = "databricks:index/disableLegacyAccessSetting:DisableLegacyAccessSetting"
+LEGACY_DBFS = "databricks:index/disableLegacyDbfsSetting:DisableLegacyDbfsSetting"
+SECURITY_MONITORING = (
+    "databricks:index/enhancedSecurityMonitoringWorkspaceSetting:"
+    "EnhancedSecurityMonitoringWorkspaceSetting"
+)
+CLUSTER_UPDATE = (
+    "databricks:index/automaticClusterUpdateWorkspaceSetting:AutomaticClusterUpdateWorkspaceSetting"
+)
+NCC_BINDING = "databricks:index/mwsNccBinding:MwsNccBinding"
+NCC_RULE = "databricks:index/mwsNccPrivateEndpointRule:MwsNccPrivateEndpointRule"
+NETWORK_POLICY = "databricks:index/accountNetworkPolicy:AccountNetworkPolicy"
+NETWORK_OPTION = "databricks:index/workspaceNetworkOption:WorkspaceNetworkOption"
 
 
 class Enforcement(StrEnum):
@@ -144,6 +178,8 @@ class ResourceRule:
     types: frozenset[str]
     check: ResourceCheck
     tiers: frozenset[str] = TIERS
+    # The Security Analysis Tool checks the rule decides before deploy (check ids).
+    sat: tuple[str, ...] = ()
 
     def violations(self, resource: Resource, context: StackContext) -> list[str]:
         if resource.type not in self.types:
@@ -159,6 +195,7 @@ class StackRule:
     description: str
     check: StackCheck
     tiers: frozenset[str] = TIERS
+    sat: tuple[str, ...] = ()
 
     def violations(self, resources: Sequence[Resource], context: StackContext) -> list[Finding]:
         return list(self.check(resources, context))
@@ -523,9 +560,314 @@ def _no_secret_outputs(resources: Sequence[Resource], context: StackContext) -> 
                     )
 
 
+# ------------------------------------------------------------------------------ posture
+# Derived from the Security Analysis Tool's Azure checks (configs/security_best_practices.csv
+# of databricks-industry-solutions/security-analysis-tool) that desired state decides;
+# docs/security.md lists which checks these cover and which they cannot.
+
+_UI_API = "databricks_ui_api"
+KEY_VAULT_SOURCE = "Microsoft.Keyvault"
+
+
+def _same(value: Any, expected: str) -> bool:
+    """Azure compares these enums case-insensitively ('disabled' or 'Disabled')."""
+    return not _known(value) or (isinstance(value, str) and value.lower() == expected.lower())
+
+
+def _workspace_private_link(resource: Resource, context: StackContext) -> Iterator[str]:
+    access = resource.get("publicNetworkAccess")
+    if not _same(access, "Disabled"):
+        yield (
+            f"publicNetworkAccess is {_show(access)}: the workspace answers from the internet; "
+            "use azure.network.mode: private (front-end Private Link)"
+        )
+    rules = resource.get("requiredNsgRules")
+    if not _same(rules, "NoAzureDatabricksRules"):
+        yield (
+            f"requiredNsgRules is {_show(rules)}: clusters may reach the control plane over "
+            "public addresses; back-end Private Link needs NoAzureDatabricksRules"
+        )
+    network = resource.get("parameters.customVirtualNetworkId.value")
+    if network is None:
+        yield "parameters.customVirtualNetworkId is unset: the clusters are not VNet-injected"
+
+
+def _private_service_id(endpoint: Resource) -> Any:
+    return endpoint.get("privateLinkServiceConnections.0.privateLinkServiceId")
+
+
+def _has_group(endpoint: Resource, group: str) -> bool:
+    groups = endpoint.get("privateLinkServiceConnections.0.groupIds")
+    if not _known(groups):
+        return True
+    return isinstance(groups, Sequence) and (group in groups or UNKNOWN in groups)
+
+
+def _reaches(endpoint: Resource, provider_path: str, name: Any) -> bool:
+    target = _private_service_id(endpoint)
+    if not _known(target) or not _known(name):
+        return True
+    return isinstance(target, str) and target.lower().endswith(f"/{provider_path}/{name}".lower())
+
+
+def _private_endpoints(resources: Sequence[Resource], context: StackContext) -> Iterator[Finding]:
+    endpoints = [r for r in resources if r.type == PRIVATE_ENDPOINT]
+
+    def count(provider_path: str, name: Any, group: str) -> int:
+        return sum(_reaches(e, provider_path, name) and _has_group(e, group) for e in endpoints)
+
+    for workspace in (r for r in resources if r.type == WORKSPACE):
+        name = workspace.get("workspaceName")
+        found = count("Microsoft.Databricks/workspaces", name, _UI_API)
+        if found < 2:
+            yield Finding(
+                f"workspace {_show(name)} has {found} {_UI_API} private endpoint(s): "
+                "back end (clusters) and front end (users) need one each",
+                workspace.urn,
+            )
+    for account in (r for r in resources if r.type == STORAGE_ACCOUNT):
+        name = account.get("accountName")
+        for group in ("dfs", "blob"):
+            if not count("Microsoft.Storage/storageAccounts", name, group):
+                yield Finding(
+                    f"storage account {_show(name)} has no {group} private endpoint",
+                    account.urn,
+                )
+    for vault in (r for r in resources if r.type == KEY_VAULT):
+        name = vault.get("vaultName")
+        if not count("Microsoft.KeyVault/vaults", name, "vault"):
+            yield Finding(f"Key Vault {_show(name)} has no private endpoint", vault.urn)
+
+
+def _private_dns(resources: Sequence[Resource], context: StackContext) -> Iterator[Finding]:
+    grouped = {
+        r.get("privateEndpointName")
+        for r in resources
+        if r.type == DNS_ZONE_GROUP and r.get("privateDnsZoneConfigs")
+    }
+    for endpoint in (r for r in resources if r.type == PRIVATE_ENDPOINT):
+        name = endpoint.get("privateEndpointName")
+        if _known(name) and name not in grouped and UNKNOWN not in grouped:
+            yield Finding(
+                f"private endpoint {_show(name)} registers in no private DNS zone "
+                "(PrivateDnsZoneGroup): its name would still resolve to the public address",
+                endpoint.urn,
+            )
+    linked = {r.get("privateZoneName") for r in resources if r.type == ZONE_LINK}
+    for zone in (r for r in resources if r.type == PRIVATE_ZONE):
+        name = zone.get("privateZoneName")
+        if _known(name) and name not in linked and UNKNOWN not in linked:
+            yield Finding(
+                f"private DNS zone {_show(name)} is linked to no virtual network",
+                zone.urn,
+            )
+
+
+def _storage_private(resource: Resource, context: StackContext) -> Iterator[str]:
+    access = resource.get("publicNetworkAccess")
+    if not _same(access, "Disabled"):
+        yield f"publicNetworkAccess is {_show(access)}: reach the data through private endpoints"
+    action = resource.get("networkRuleSet.defaultAction")
+    if not _same(action, "Deny"):
+        yield (
+            f"networkRuleSet.defaultAction is {_show(action)}: the firewall must deny by "
+            "default (the access connector is a trusted resource instance)"
+        )
+
+
+def _key_vault_private(resource: Resource, context: StackContext) -> Iterator[str]:
+    access = resource.get("properties.publicNetworkAccess")
+    if not _same(access, "Disabled"):
+        yield f"properties.publicNetworkAccess is {_show(access)}: use its private endpoint"
+    action = resource.get("properties.networkAcls.defaultAction")
+    if not _same(action, "Deny"):
+        yield f"properties.networkAcls.defaultAction is {_show(action)}: deny by default"
+
+
+def _workspace_customer_managed_keys(resource: Resource, context: StackContext) -> Iterator[str]:
+    for what, path in (
+        ("managed services", "encryption.entities.managedServices.keySource"),
+        ("managed disks", "encryption.entities.managedDisk.keySource"),
+        ("the DBFS root", "parameters.encryption.value.keySource"),
+    ):
+        source = resource.get(path)
+        if not _same(source, KEY_VAULT_SOURCE):
+            yield f"{path} is {_show(source)}: {what} are not encrypted with the stack's key"
+    rotation = resource.get("encryption.entities.managedDisk.rotationToLatestKeyVersionEnabled")
+    if rotation is not True and _known(rotation):
+        yield (
+            f"managedDisk.rotationToLatestKeyVersionEnabled is {_show(rotation)}: disks would "
+            "stay on an old key version after rotation"
+        )
+
+
+def _key_rotates(resource: Resource, context: StackContext) -> Iterator[str]:
+    kty = resource.get("properties.kty")
+    if _known(kty) and kty not in ("RSA", "RSA-HSM"):
+        yield f"properties.kty is {_show(kty)}: Databricks wraps with RSA keys only"
+    actions = resource.get("properties.rotationPolicy.lifetimeActions") or []
+    if not _known(actions):
+        return
+    kinds = [a.get("action", {}).get("type") for a in actions if isinstance(a, Mapping)]
+    if not any(isinstance(k, str) and k.lower() == "rotate" for k in kinds):
+        yield "properties.rotationPolicy has no rotate action: the key never gets a new version"
+
+
+def _conf(resources: Sequence[Resource]) -> Mapping[str, Any] | None:
+    """The workspace conf the stack sets, merged; None when it sets none."""
+    confs = [r.get("customConfig") for r in resources if r.type == WORKSPACE_CONF]
+    merged: dict[str, Any] = {}
+    for conf in confs:
+        if isinstance(conf, Mapping):
+            merged.update(conf)
+    return merged if confs else None
+
+
+def _stack_level(resources: Sequence[Resource]) -> str | None:
+    """The workspace a workspace-wide finding blames; None when the stack creates none
+    (its settings are then another stack's business)."""
+    return next((r.urn for r in resources if r.type == WORKSPACE), None)
+
+
+# SAT IA-4 reports tokens living longer than 90 days.
+MAX_TOKEN_LIFETIME_DAYS = 90
+
+
+def _tokens_limited(resources: Sequence[Resource], context: StackContext) -> Iterator[Finding]:
+    at = _stack_level(resources)
+    if at is None:
+        return
+    conf = _conf(resources)
+    if conf is None:
+        yield Finding("no WorkspaceConf sets maxTokenLifetimeDays: tokens may never expire", at)
+        return
+    days = conf.get("maxTokenLifetimeDays")
+    number = _number(int(days)) if isinstance(days, str) and days.isdigit() else _number(days)
+    if _known(days) and (number is None or number < 1 or number > MAX_TOKEN_LIFETIME_DAYS):
+        yield Finding(
+            f"maxTokenLifetimeDays is {_show(days)}: new tokens must expire within "
+            f"{MAX_TOKEN_LIFETIME_DAYS} days",
+            at,
+        )
+    row = next((r for t, r in TIER_TABLE.items() if t == context.tier), None)
+    tokens = conf.get("enableTokensConfig")
+    if row is not None and not row.personal_access_tokens and _known(tokens) and tokens != "false":
+        yield Finding(
+            f"enableTokensConfig is {_show(tokens)}: {context.tier} signs in with OIDC only, "
+            "personal access tokens stay off",
+            at,
+        )
+
+
+def _setting_value(resources: Sequence[Resource], type_: str, path: str) -> Any:
+    values = [r.get(path) for r in resources if r.type == type_]
+    return values[0] if values else None
+
+
+def _legacy_features_off(resources: Sequence[Resource], context: StackContext) -> Iterator[Finding]:
+    at = _stack_level(resources)
+    if at is None:
+        return
+    for type_, path, what in (
+        (
+            LEGACY_ACCESS,
+            "disableLegacyAccess.value",
+            "legacy access (Hive metastore, no-isolation clusters)",
+        ),
+        (LEGACY_DBFS, "disableLegacyDbfs.value", "the DBFS root and mounts"),
+    ):
+        value = _setting_value(resources, type_, path)
+        if value is not True and _known(value):
+            yield Finding(f"{what} stay available: {path} is {_show(value)}", at)
+    conf = _conf(resources) or {}
+    browser = conf.get("enableDbfsFileBrowser")
+    if browser != "false" and _known(browser):
+        yield Finding(f"enableDbfsFileBrowser is {_show(browser)}: the DBFS browser is on", at)
+
+
+def _security_monitoring(resources: Sequence[Resource], context: StackContext) -> Iterator[Finding]:
+    path = "enhancedSecurityMonitoringWorkspace.isEnabled"
+    value = _setting_value(resources, SECURITY_MONITORING, path)
+    at = _stack_level(resources)
+    if at is not None and value is not True and _known(value):
+        yield Finding(f"enhanced security monitoring is off ({path} is {_show(value)})", at)
+
+
+def _automatic_cluster_update(
+    resources: Sequence[Resource], context: StackContext
+) -> Iterator[Finding]:
+    path = "automaticClusterUpdateWorkspace.enabled"
+    value = _setting_value(resources, CLUSTER_UPDATE, path)
+    at = _stack_level(resources)
+    if at is not None and value is not True and _known(value):
+        yield Finding(
+            f"automatic cluster update is off ({path} is {_show(value)}): clusters keep "
+            "old host images",
+            at,
+        )
+
+
+def _serverless_egress(resources: Sequence[Resource], context: StackContext) -> Iterator[Finding]:
+    at = _stack_level(resources)
+    if at is None:
+        return
+    if not any(r.type == NCC_BINDING for r in resources):
+        yield Finding(
+            "no network connectivity config is bound to the workspace: serverless compute "
+            "cannot reach private storage and its egress is not governed",
+            at,
+        )
+    rules = {r.get("groupId") for r in resources if r.type == NCC_RULE}
+    for group in ("dfs", "blob"):
+        if group not in rules and UNKNOWN not in rules:
+            yield Finding(f"no serverless private endpoint rule reaches the storage's {group}", at)
+    policies = {
+        r.get("networkPolicyId"): r.get("egress.networkAccess.restrictionMode")
+        for r in resources
+        if r.type == NETWORK_POLICY
+    }
+    options = [r.get("networkPolicyId") for r in resources if r.type == NETWORK_OPTION]
+    if not options:
+        yield Finding("the workspace keeps the account's default network policy", at)
+    for policy_id in options:
+        mode = policies.get(policy_id, UNKNOWN if not _known(policy_id) else None)
+        if mode != "RESTRICTED_ACCESS" and _known(mode):
+            yield Finding(
+                f"serverless egress is {_show(mode)} under network policy {_show(policy_id)}: "
+                "restrict it to the allowed destinations (RESTRICTED_ACCESS)",
+                at,
+            )
+
+
+def _public_front_end_allow_list(
+    resources: Sequence[Resource], context: StackContext
+) -> Iterator[Finding]:
+    for workspace in (r for r in resources if r.type == WORKSPACE):
+        if _same(workspace.get("publicNetworkAccess"), "Disabled"):
+            continue
+        allowed = [
+            r
+            for r in resources
+            if r.type == IP_ACCESS_LIST
+            and r.get("listType") == "ALLOW"
+            and r.get("enabled") is not False
+        ]
+        conf = _conf(resources) or {}
+        enabled = conf.get("enableIpAccessLists")
+        if not allowed or (enabled != "true" and _known(enabled)):
+            yield Finding(
+                "the workspace's front end is public and no enabled IP access list (ALLOW) "
+                "limits who reaches it",
+                workspace.urn,
+            )
+
+
 # ------------------------------------------------------------------------------- deletes
 
-_DATA_TYPES = frozenset({STORAGE_ACCOUNT, BLOB_CONTAINER, KEY_VAULT, METASTORE, CATALOG, SCHEMA})
+# The workspace's customer-managed key too: deleting it makes the data it wraps unreadable.
+_DATA_TYPES = frozenset(
+    {STORAGE_ACCOUNT, BLOB_CONTAINER, KEY_VAULT, VAULT_KEY, METASTORE, CATALOG, SCHEMA}
+)
 
 
 def _prod_data_protected(resource: Resource, context: StackContext) -> Iterator[str]:
@@ -587,6 +929,7 @@ RULES: tuple[Rule, ...] = (
         "Databricks workspaces use secure cluster connectivity: no public IP on nodes.",
         frozenset({WORKSPACE}),
         _workspace_no_public_ip,
+        sat=("NS-6",),
     ),
     ResourceRule(
         "prod-key-vault-purge-protection",
@@ -624,6 +967,7 @@ RULES: tuple[Rule, ...] = (
         frozenset({JOB}),
         _prod_jobs_run_as_service_principal,
         tiers=PROD_ONLY,
+        sat=("IA-7",),
     ),
     StackRule(
         "no-secret-outputs",
@@ -650,6 +994,103 @@ RULES: tuple[Rule, ...] = (
         _DATA_TYPES,
         _prod_data_protected,
         tiers=PROD_ONLY,
+    ),
+    ResourceRule(
+        "workspace-private-link",
+        "The workspace is VNet-injected, refuses public network access and sends clusters "
+        "to the control plane over Private Link (NoAzureDatabricksRules).",
+        frozenset({WORKSPACE}),
+        _workspace_private_link,
+        tiers=PRIVATE_TIERS,
+        sat=("NS-3", "NS-4"),
+    ),
+    StackRule(
+        "private-endpoints",
+        "The workspace has back-end and front-end databricks_ui_api endpoints; the storage "
+        "account (dfs, blob) and the Key Vault have private endpoints.",
+        _private_endpoints,
+        tiers=PRIVATE_TIERS,
+        sat=("NS-3",),
+    ),
+    StackRule(
+        "private-dns",
+        "Every private endpoint registers in a private DNS zone, and every zone the stack "
+        "creates is linked to a VNet.",
+        _private_dns,
+        tiers=PRIVATE_TIERS,
+        sat=("NS-3",),
+    ),
+    ResourceRule(
+        "storage-private",
+        "Storage refuses public network access; its firewall denies by default.",
+        frozenset({STORAGE_ACCOUNT}),
+        _storage_private,
+        tiers=PRIVATE_TIERS,
+        sat=("DP-4",),
+    ),
+    ResourceRule(
+        "key-vault-private",
+        "The Key Vault refuses public network access; its firewall denies by default.",
+        frozenset({KEY_VAULT}),
+        _key_vault_private,
+        tiers=PRIVATE_TIERS,
+    ),
+    ResourceRule(
+        "workspace-customer-managed-keys",
+        "Managed services, managed disks (following key rotation) and the DBFS root are "
+        "encrypted with the stack's Key Vault key.",
+        frozenset({WORKSPACE}),
+        _workspace_customer_managed_keys,
+        tiers=CMK_TIERS,
+        sat=("DP-3",),
+    ),
+    ResourceRule(
+        "key-rotation",
+        "Customer-managed keys are RSA and have a rotation policy that rotates.",
+        frozenset({VAULT_KEY}),
+        _key_rotates,
+    ),
+    StackRule(
+        "tokens-limited",
+        "New tokens expire within 90 days; personal access tokens are off where the tier "
+        "signs in with OIDC only.",
+        _tokens_limited,
+        sat=("IA-5", "IA-4"),
+    ),
+    StackRule(
+        "legacy-features-off",
+        "Legacy access (Hive metastore, no-isolation clusters), the DBFS root and mounts, "
+        "and the DBFS file browser are off.",
+        _legacy_features_off,
+        sat=("GOV-10", "GOV-11", "IA-3"),
+    ),
+    StackRule(
+        "enhanced-security-monitoring",
+        "Enhanced security monitoring is on.",
+        _security_monitoring,
+        tiers=MONITORED_TIERS,
+        sat=("INFO-40",),
+    ),
+    StackRule(
+        "automatic-cluster-update",
+        "Automatic cluster update is on.",
+        _automatic_cluster_update,
+        tiers=UPDATED_TIERS,
+        sat=("GOV-36",),
+    ),
+    StackRule(
+        "serverless-egress-restricted",
+        "A network connectivity config with storage endpoint rules is bound to the "
+        "workspace, and its network policy restricts serverless egress.",
+        _serverless_egress,
+        tiers=SERVERLESS_TIERS,
+    ),
+    StackRule(
+        "prod-public-front-end-has-ip-access-list",
+        "A prod workspace whose front end is public has an enabled IP access list.",
+        _public_front_end_allow_list,
+        tiers=PROD_ONLY,
+        sat=("NS-5",),
     ),
 )
 

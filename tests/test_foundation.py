@@ -206,8 +206,9 @@ def test_injected_network_subnets_are_delegated_with_the_nsg_and_the_workspace_u
 ) -> None:
     prod = plan("prod")
     network = prod.config.azure.network
-    assert network.mode == "injected"
-    vnet = single(prod, VNET)
+    # Private mode builds on VNet injection: the same VNet, subnets and NSG.
+    assert prod.config.network_mode == "private"
+    vnet = single(prod, VNET, "-azure-vnet")
     assert vnet.inputs["virtualNetworkName"] == "vnet-datanova-prod"
     assert lookup(vnet.inputs, "addressSpace.addressPrefixes") == [network.address_space]
     # Subnets are standalone resources; listing none here keeps a VNet update from
@@ -262,10 +263,10 @@ def test_the_private_subnet_waits_for_the_public_one(plan: PlanOf) -> None:
     assert private.urn not in public.dependencies
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging"])
+@pytest.mark.parametrize("stack", ["dev"])
 def test_a_managed_network_stack_creates_no_network(plan: PlanOf, stack: str) -> None:
     rendered = plan(stack)
-    assert rendered.config.azure.network.mode == "managed"
+    assert rendered.config.network_mode == "managed"
     for token in NETWORK_TYPES:
         assert rendered.of_type(token) == [], token
     parameters = single(rendered, WORKSPACE).inputs["parameters"]

@@ -51,22 +51,37 @@ from policy.rules import (
     BLOB_CONTAINER,
     BRANCH_PROTECTION,
     CATALOG,
+    CLUSTER_UPDATE,
     DASHBOARD,
+    DNS_ZONE_GROUP,
     GITHUB_REPOSITORY,
     GRANT,
     GRANTS,
+    IP_ACCESS_LIST,
     JOB,
     KEY_VAULT,
+    LEGACY_ACCESS,
+    LEGACY_DBFS,
     METASTORE_ASSIGNMENT,
+    NCC_BINDING,
+    NCC_RULE,
+    NETWORK_OPTION,
+    NETWORK_POLICY,
+    PRIVATE_ENDPOINT,
+    PRIVATE_ZONE,
     REPOSITORY_RULESET,
     RULES,
     SECRET_CONFIG_KEYS,
+    SECURITY_MONITORING,
     SQL_WAREHOUSE,
     STACK,
     STORAGE_ACCOUNT,
     UNKNOWN,
+    VAULT_KEY,
     WORKSPACE,
     WORKSPACE_BINDING,
+    WORKSPACE_CONF,
+    ZONE_LINK,
     Enforcement,
     Resource,
     ResourceRule,
@@ -258,6 +273,219 @@ def test_purge_protection_is_not_required_outside_prod() -> None:
     vault = resource(KEY_VAULT, {"properties": {}})
     for context in (DEV, STAGING):
         assert not [v for v in evaluate([vault], context) if v.rule.startswith("prod-")]
+
+
+# ---------------------------------------------------------------------------- posture
+# Each posture rule (SAT-derived) passes the shipped prod shape and is violated once.
+
+WS_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Databricks/workspaces/dbw"
+ST_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st"
+KV_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"
+PRIVATE_WORKSPACE = {
+    **SECURE_WORKSPACE,
+    "workspaceName": "dbw",
+    "publicNetworkAccess": "Disabled",
+    "requiredNsgRules": "NoAzureDatabricksRules",
+    "parameters": {
+        "enableNoPublicIp": {"value": True},
+        "customVirtualNetworkId": {"value": "/subscriptions/s/.../virtualNetworks/vnet"},
+        "prepareEncryption": {"value": True},
+        "encryption": {"value": {"keySource": "Microsoft.Keyvault", "KeyName": "cmk"}},
+    },
+    "encryption": {
+        "entities": {
+            "managedServices": {"keySource": "Microsoft.Keyvault"},
+            "managedDisk": {
+                "keySource": "Microsoft.Keyvault",
+                "rotationToLatestKeyVersionEnabled": True,
+            },
+        }
+    },
+}
+
+
+def _pe(key: str, target: str, group: str) -> Resource:
+    return resource(
+        PRIVATE_ENDPOINT,
+        {
+            "privateEndpointName": f"pe-{key}",
+            "privateLinkServiceConnections": [
+                {"privateLinkServiceId": target, "groupIds": [group]}
+            ],
+        },
+        f"pe-{key}",
+    )
+
+
+def _private_stack() -> list[Resource]:
+    return [
+        resource(WORKSPACE, PRIVATE_WORKSPACE, "workspace"),
+        resource(STORAGE_ACCOUNT, {"accountName": "st"}, "storage"),
+        resource(KEY_VAULT, {"vaultName": "kv"}, "vault"),
+        _pe("backend", WS_ID, "databricks_ui_api"),
+        _pe("frontend", WS_ID, "databricks_ui_api"),
+        _pe("dfs", ST_ID, "dfs"),
+        _pe("blob", ST_ID, "blob"),
+        _pe("kv", KV_ID, "vault"),
+    ]
+
+
+def test_a_private_workspace_passes_and_a_public_one_violates() -> None:
+    assert violations("workspace-private-link", resource(WORKSPACE, PRIVATE_WORKSPACE)) == []
+    public = {**PRIVATE_WORKSPACE, "publicNetworkAccess": "Enabled"}
+    one(violations("workspace-private-link", resource(WORKSPACE, public)), "'Enabled'")
+    all_rules = {**PRIVATE_WORKSPACE, "requiredNsgRules": "AllRules"}
+    one(violations("workspace-private-link", resource(WORKSPACE, all_rules)), "AllRules")
+
+
+def test_every_target_with_its_private_endpoints_passes_and_a_missing_one_violates() -> None:
+    stack = _private_stack()
+    assert findings("private-endpoints", stack) == []
+    without_front_end = [r for r in stack if r.name != "pe-frontend"]
+    one(findings("private-endpoints", without_front_end), "1 databricks_ui_api", "workspace")
+    without_blob = [r for r in stack if r.name != "pe-blob"]
+    one(findings("private-endpoints", without_blob), "no blob private endpoint")
+
+
+def test_an_endpoint_without_a_zone_group_and_an_unlinked_zone_violate() -> None:
+    endpoint = _pe("kv", KV_ID, "vault")
+    zone = resource(PRIVATE_ZONE, {"privateZoneName": "privatelink.vaultcore.azure.net"}, "zone")
+    group = resource(
+        DNS_ZONE_GROUP,
+        {"privateEndpointName": "pe-kv", "privateDnsZoneConfigs": [{"privateDnsZoneId": "z"}]},
+        "group",
+    )
+    link = resource(ZONE_LINK, {"privateZoneName": "privatelink.vaultcore.azure.net"}, "link")
+    assert findings("private-dns", [endpoint, zone, group, link]) == []
+    one(findings("private-dns", [endpoint, zone, link]), "pe-kv", "no private DNS zone")
+    one(findings("private-dns", [endpoint, zone, group]), "linked to no virtual network")
+
+
+def test_public_storage_or_vault_violates_in_private_tiers() -> None:
+    private = {"publicNetworkAccess": "Disabled", "networkRuleSet": {"defaultAction": "Deny"}}
+    assert violations("storage-private", resource(STORAGE_ACCOUNT, private)) == []
+    allow = {**private, "networkRuleSet": {"defaultAction": "Allow"}}
+    one(violations("storage-private", resource(STORAGE_ACCOUNT, allow)), "'Allow'")
+    vault = {
+        "properties": {"publicNetworkAccess": "disabled", "networkAcls": {"defaultAction": "Deny"}}
+    }
+    assert violations("key-vault-private", resource(KEY_VAULT, vault)) == []
+    public = {"properties": {"networkAcls": {"defaultAction": "Deny"}}}
+    one(
+        violations("key-vault-private", resource(KEY_VAULT, public)), "publicNetworkAccess is unset"
+    )
+    assert not [
+        v for v in evaluate([resource(KEY_VAULT, public)], DEV) if v.rule == "key-vault-private"
+    ]
+
+
+def test_a_workspace_without_its_dbfs_key_violates_customer_managed_keys() -> None:
+    assert (
+        violations("workspace-customer-managed-keys", resource(WORKSPACE, PRIVATE_WORKSPACE)) == []
+    )
+    prepared = copy.deepcopy(PRIVATE_WORKSPACE)
+    del prepared["parameters"]["encryption"]  # type: ignore[attr-defined]
+    one(
+        violations("workspace-customer-managed-keys", resource(WORKSPACE, prepared)),
+        "parameters.encryption.value.keySource is unset",
+        "DBFS root",
+    )
+
+
+def test_a_key_without_a_rotate_action_violates() -> None:
+    rotating = {
+        "properties": {
+            "kty": "RSA",
+            "rotationPolicy": {"lifetimeActions": [{"action": {"type": "rotate"}}]},
+        }
+    }
+    assert violations("key-rotation", resource(VAULT_KEY, rotating)) == []
+    notify = {
+        "properties": {
+            "kty": "RSA",
+            "rotationPolicy": {"lifetimeActions": [{"action": {"type": "notify"}}]},
+        }
+    }
+    one(violations("key-rotation", resource(VAULT_KEY, notify)), "no rotate action")
+
+
+def _workspace_with(*settings: Resource) -> list[Resource]:
+    return [resource(WORKSPACE, PRIVATE_WORKSPACE, "workspace"), *settings]
+
+
+def _conf_resource(**conf: str) -> Resource:
+    return resource(WORKSPACE_CONF, {"customConfig": conf}, "conf")
+
+
+def test_tokens_past_90_days_or_pats_in_an_oidc_tier_violate() -> None:
+    good = _conf_resource(maxTokenLifetimeDays="30", enableTokensConfig="false")
+    assert findings("tokens-limited", _workspace_with(good)) == []
+    long = _conf_resource(maxTokenLifetimeDays="365", enableTokensConfig="false")
+    one(findings("tokens-limited", _workspace_with(long)), "maxTokenLifetimeDays is '365'")
+    pats = _conf_resource(maxTokenLifetimeDays="30", enableTokensConfig="true")
+    one(findings("tokens-limited", _workspace_with(pats)), "OIDC only")
+    # dev's row keeps personal access tokens.
+    assert findings("tokens-limited", _workspace_with(pats), DEV) == []
+    one(findings("tokens-limited", _workspace_with()), "no WorkspaceConf")
+
+
+def test_legacy_dbfs_left_on_violates() -> None:
+    conf = _conf_resource(enableDbfsFileBrowser="false")
+    access = resource(LEGACY_ACCESS, {"disableLegacyAccess": {"value": True}}, "access")
+    dbfs_on = resource(LEGACY_DBFS, {"disableLegacyDbfs": {"value": False}}, "dbfs")
+    dbfs_off = resource(LEGACY_DBFS, {"disableLegacyDbfs": {"value": True}}, "dbfs")
+    assert findings("legacy-features-off", _workspace_with(conf, access, dbfs_off)) == []
+    one(findings("legacy-features-off", _workspace_with(conf, access, dbfs_on)), "DBFS root")
+
+
+def test_monitoring_and_cluster_update_off_violate() -> None:
+    esm = resource(
+        SECURITY_MONITORING, {"enhancedSecurityMonitoringWorkspace": {"isEnabled": False}}
+    )
+    one(findings("enhanced-security-monitoring", _workspace_with(esm)), "isEnabled is false")
+    update = resource(CLUSTER_UPDATE, {"automaticClusterUpdateWorkspace": {"enabled": False}})
+    one(findings("automatic-cluster-update", _workspace_with(update)), "enabled is false")
+    on = resource(CLUSTER_UPDATE, {"automaticClusterUpdateWorkspace": {"enabled": True}})
+    assert findings("automatic-cluster-update", _workspace_with(on)) == []
+
+
+def _serverless(mode: str) -> list[Resource]:
+    return _workspace_with(
+        resource(NCC_BINDING, {"workspaceId": "1"}, "binding"),
+        resource(NCC_RULE, {"groupId": "dfs"}, "dfs"),
+        resource(NCC_RULE, {"groupId": "blob"}, "blob"),
+        resource(
+            NETWORK_POLICY,
+            {"networkPolicyId": "np", "egress": {"networkAccess": {"restrictionMode": mode}}},
+            "policy",
+        ),
+        resource(NETWORK_OPTION, {"workspaceId": "1", "networkPolicyId": "np"}, "option"),
+    )
+
+
+def test_full_serverless_egress_violates() -> None:
+    assert findings("serverless-egress-restricted", _serverless("RESTRICTED_ACCESS")) == []
+    one(findings("serverless-egress-restricted", _serverless("FULL_ACCESS")), "'FULL_ACCESS'")
+
+
+def test_a_public_prod_front_end_without_an_allow_list_violates() -> None:
+    public = resource(WORKSPACE, {**PRIVATE_WORKSPACE, "publicNetworkAccess": "Enabled"})
+    rule = "prod-public-front-end-has-ip-access-list"
+    one(findings(rule, [public]), "no enabled IP access list")
+    allow = resource(IP_ACCESS_LIST, {"listType": "ALLOW", "ipAddresses": ["203.0.113.0/24"]})
+    conf = _conf_resource(enableIpAccessLists="true")
+    assert findings(rule, [public, allow, conf]) == []
+
+
+def test_every_posture_rule_names_the_sat_checks_it_decides() -> None:
+    checks = {check for rule in RULES for check in rule.sat}
+    assert {"NS-3", "NS-4", "NS-5", "NS-6", "IA-5", "GOV-11", "GOV-36", "INFO-40"} <= checks
+    readme = (PROJECT_ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    for check in checks:
+        assert f"| {check} |" in readme, check
+    for rule in RULES:
+        if rule.sat:
+            assert f"`{rule.name}`" in readme, rule.name
 
 
 # ---------------------------------------------------------------------------------- main
@@ -514,9 +742,14 @@ def test_rules_are_mandatory_in_staging_and_prod_and_advisory_in_dev() -> None:
         assert enforcement(rule, "staging") is (
             Enforcement.DISABLED if prod_only else Enforcement.MANDATORY
         ), rule.name
+        # A posture rule binds where the tier's row turns its control on: dev's row leaves
+        # Private Link, CMK, monitoring, cluster update and serverless egress off, so those
+        # rules are off there; every other rule is advisory in dev.
+        in_dev = "dev" in rule.tiers
         assert enforcement(rule, "dev") is (
-            Enforcement.DISABLED if prod_only else Enforcement.ADVISORY
+            Enforcement.ADVISORY if in_dev else Enforcement.DISABLED
         ), rule.name
+        assert in_dev or prod_only or rule.tiers == frozenset({"staging", "prod"}), rule.name
         # A pack run where the tier cannot be read enforces everything.
         assert enforcement(rule, None) is Enforcement.MANDATORY, rule.name
 
@@ -716,7 +949,7 @@ def test_main_without_approvals_in_prod_fails_the_plan_naming_rule_and_resource(
         "policy: [mandatory] main-requires-review (github:index/branchProtection:BranchProtection "
         "datanova-prod-source-protect-main): requiredApprovingReviewCount is 0: main needs at "
         "least 1 approving review",
-        "policy: 1 mandatory violation, 0 advisory (14 rules enabled in prod, stack prod): "
+        "policy: 1 mandatory violation, 0 advisory (27 rules enabled in prod, stack prod): "
         "the plan is not deployable",
     ]
     assert "datanova-prod-source-protect-main" in result.stdout, "the plan is still printed"
@@ -730,7 +963,7 @@ def test_the_same_break_in_dev_is_a_warning(tmp_path: Path, stack_document: Docu
         "policy: [advisory] main-requires-review (github:index/branchProtection:BranchProtection "
         "datanova-dev-source-protect-main): requiredApprovingReviewCount is 0: main needs at "
         "least 1 approving review",
-        "policy: 0 mandatory violations, 1 advisory (11 rules enabled in dev, stack dev)",
+        "policy: 0 mandatory violations, 1 advisory (14 rules enabled in dev, stack dev)",
     ]
 
 

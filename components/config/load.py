@@ -308,6 +308,30 @@ def check_shared_singletons(configs: Mapping[str, StackConfig]) -> None:
                 "the others reuse it by id",
             )
 
+    # One browser_authentication endpoint serves every private workspace of a region (SSO
+    # callbacks for the region resolve through it); a second is refused and none breaks
+    # sign-in, so exactly one private stack per region owns it.
+    # https://learn.microsoft.com/azure/databricks/security/network/front-end/front-end-private-connect#browser-authentication
+    private_stacks: dict[str, list[str]] = {}
+    browser_owners: dict[str, list[str]] = {}
+    for file_name, config in configs.items():
+        if config.network_mode != "private":
+            continue
+        region = config.azure.location
+        private_stacks.setdefault(region, []).append(file_name)
+        if config.azure.network.private_link.browser_authentication:
+            browser_owners.setdefault(region, []).append(file_name)
+    for region, files in sorted(private_stacks.items()):
+        owning = sorted(browser_owners.get(region, []))
+        if len(owning) != 1:
+            found = ", ".join(owning) if owning else "none"
+            raise ConfigError(
+                ", ".join(sorted(files)),
+                f"{PROJECT}:azure.network.privateLink.browserAuthentication",
+                f"the {region} browser_authentication endpoint needs exactly one owning "
+                f"stack among the private ones, found {found}",
+            )
+
     # Catalog names are unique in a metastore, and every stack of an account in a region
     # shares that region's metastore: two stacks declaring one catalog would fight over it.
     catalog_owners: dict[tuple[str, str, str], list[str]] = {}

@@ -192,8 +192,115 @@ def _check_subnets(network: NetworkConfig) -> None:
 
 
 def injected_subnets_fit(config: StackConfig) -> None:
-    if config.azure.network.mode == "injected":
+    # Private mode builds on VNet injection: the same subnets, plus the endpoints' one.
+    if config.network_mode in ("injected", "private"):
         _check_subnets(config.azure.network)
+
+
+def _network(value: str, path: tuple[str | int, ...]) -> ipaddress.IPv4Network:
+    try:
+        network = ipaddress.ip_network(value)
+    except ValueError as exc:
+        raise _PathError(path, str(exc)) from None
+    if not isinstance(network, ipaddress.IPv4Network):
+        raise _PathError(path, f"{value} is not an IPv4 network")
+    return network
+
+
+def private_link_subnets_fit(config: StackConfig) -> None:
+    if config.network_mode != "private":
+        return
+    network, link = config.azure.network, config.azure.network.private_link
+    where = ("azure", "network", "privateLink")
+    space = _network(network.address_space, ("azure", "network", "addressSpace"))
+    endpoints = _network(link.endpoint_subnet, (*where, "endpointSubnet"))
+    if not endpoints.subnet_of(space):
+        raise _PathError((*where, "endpointSubnet"), f"{endpoints} is not inside {space}")
+    for key, other in (
+        ("publicSubnet", network.public_subnet),
+        ("privateSubnet", network.private_subnet),
+    ):
+        if endpoints.overlaps(_network(other, ("azure", "network", key))):
+            raise _PathError((*where, "endpointSubnet"), f"{endpoints} overlaps {key}")
+    if link.hub_subnet_id is not None:
+        return
+    transit = _network(link.transit_address_space, (*where, "transitAddressSpace"))
+    if transit.overlaps(space):
+        raise _PathError(
+            (*where, "transitAddressSpace"), f"{transit} overlaps azure.network.addressSpace"
+        )
+    front = _network(link.front_end_subnet, (*where, "frontEndSubnet"))
+    if not front.subnet_of(transit):
+        raise _PathError((*where, "frontEndSubnet"), f"{front} is not inside {transit}")
+    if link.ci_runner_subnet is not None:
+        runners = _network(link.ci_runner_subnet, (*where, "ciRunnerSubnet"))
+        if not runners.subnet_of(transit) or runners.overlaps(front):
+            raise _PathError(
+                (*where, "ciRunnerSubnet"),
+                f"{runners} must be inside {transit} and apart from frontEndSubnet",
+            )
+
+
+# Databricks wraps managed-services and DBFS keys only from a vault with soft delete and
+# purge protection: https://learn.microsoft.com/azure/databricks/security/keys/cmk-managed-services-azure/customer-managed-key-managed-services-azure
+# ("The key vault must have Soft Delete and Purge Protection enabled").
+def customer_managed_keys_need_purge_protection(config: StackConfig) -> None:
+    if config.customer_managed_keys and not config.key_vault_purge_protection:
+        raise _PathError(
+            ("azure", "keyVault", "purgeProtection"),
+            "customer-managed keys (azure.encryption) need a vault with purge protection; "
+            "set purgeProtection: true or customerManagedKeys: false",
+        )
+
+
+def customer_managed_keys_name_the_databricks_application(config: StackConfig) -> None:
+    # The AzureDatabricks first-party application wraps and unwraps the managed-services
+    # key; its object id differs per tenant and no resource of this stack reveals it.
+    encryption = config.azure.encryption
+    if config.customer_managed_keys and encryption.databricks_object_id is None:
+        raise _PathError(
+            ("azure", "encryption", "databricksObjectId"),
+            "customer-managed keys need the object id of the AzureDatabricks application "
+            "(az ad sp show --id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d --query id -o tsv)",
+        )
+
+
+def private_link_needs_premium(config: StackConfig) -> None:
+    # https://learn.microsoft.com/azure/databricks/security/network/classic/private-link
+    # ("Your workspace must be on the Premium plan"); the same holds for CMK.
+    if (
+        config.network_mode == "private" or config.customer_managed_keys
+    ) and config.azure.workspace.sku != "premium":
+        raise _PathError(
+            ("azure", "workspace", "sku"),
+            "Private Link and customer-managed keys need a premium workspace",
+        )
+
+
+def production_public_front_end_has_ip_access_list(config: StackConfig) -> None:
+    hardening = config.azure.workspace.hardening
+    if config.tier.production and config.network_mode != "private" and not hardening.ip_access_list:
+        raise _PathError(
+            ("azure", "workspace", "hardening", "ipAccessList"),
+            f"a {config.environment.value} workspace with a public front end needs an IP "
+            "access list (or azure.network.mode: private)",
+        )
+
+
+def compliance_standards_need_the_profile(config: StackConfig) -> None:
+    hardening = config.azure.workspace.hardening
+    if hardening.compliance_standards and not hardening.compliance_security_profile:
+        raise _PathError(
+            ("azure", "workspace", "hardening", "complianceStandards"),
+            "standards are attested by the compliance security profile, which is off",
+        )
+    # The profile turns enhanced security monitoring on and keeps it on:
+    # https://learn.microsoft.com/azure/databricks/security/privacy/security-profile
+    if hardening.compliance_security_profile and hardening.enhanced_security_monitoring is False:
+        raise _PathError(
+            ("azure", "workspace", "hardening", "enhancedSecurityMonitoring"),
+            "the compliance security profile keeps enhanced security monitoring on",
+        )
 
 
 def metastore_in_workspace_region(config: StackConfig) -> None:
@@ -389,6 +496,12 @@ CROSS_FIELD_RULES: tuple[CrossFieldRule, ...] = tuple(
         slack_needs_its_webhook,
         observability_names_groups,
         injected_subnets_fit,
+        private_link_subnets_fit,
+        customer_managed_keys_need_purge_protection,
+        customer_managed_keys_name_the_databricks_application,
+        private_link_needs_premium,
+        production_public_front_end_has_ip_access_list,
+        compliance_standards_need_the_profile,
         metastore_in_workspace_region,
         catalog_containers_distinct_from_zones,
         production_deployments_reviewed,

@@ -74,9 +74,27 @@ class StackConfig(_Model):
 
     @property
     def key_vault_purge_protection(self) -> bool:
-        """Configured, or what the tier implies (a dev vault must be purgeable)."""
+        """Configured, or what the tier implies (a dev vault must be purgeable); a vault
+        holding customer-managed keys has it by default (Databricks requires it)."""
         configured = self.azure.key_vault.purge_protection
-        return configured if configured is not None else self.tier.protect_data
+        if configured is not None:
+            return configured
+        return self.tier.protect_data or self.customer_managed_keys
+
+    @property
+    def network_mode(self) -> str:
+        """managed, injected or private: configured, else the tier's default."""
+        return self.azure.network.mode or self.tier.network_mode
+
+    @property
+    def customer_managed_keys(self) -> bool:
+        configured = self.azure.encryption.customer_managed_keys
+        return configured if configured is not None else self.tier.customer_managed_keys
+
+    @property
+    def serverless_restricted(self) -> bool:
+        configured = self.azure.network.serverless.restricted
+        return configured if configured is not None else self.tier.serverless_egress_restricted
 
     def jobs_paused(self, schedule: ScheduleConfig) -> bool:
         return schedule.paused if schedule.paused is not None else self.tier.schedules_paused
