@@ -209,7 +209,8 @@ def _crypto_grant(
         ),
         scope=key.id,
         description=description,
-        opts=opts,
+        # A GUID name from its meaning: a replacement must delete before it creates.
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True)),
     )
 
 

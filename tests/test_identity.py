@@ -252,6 +252,14 @@ def test_deployer_identity_may_manage_only_its_resource_group(plan: PlanOf, stac
     identity = single(rendered, MANAGED_IDENTITY, "-deployer-identity")
     assert rendered.outputs["deployerClientId"]
     roles = [r for r in rendered.of_type(ROLE) if "-identity-deployer-" in r.name]
+    # With customer-managed keys, Key Vault Crypto Officer on the stack's vault alone.
+    key_officer = [r for r in roles if r.name.endswith("-deployer-key-officer")]
+    assert len(key_officer) == (1 if rendered.config.customer_managed_keys else 0)
+    for officer in key_officer:
+        assert officer.inputs["scope"].endswith(
+            f"/resourceGroups/rg-datanova-{stack}/providers/Microsoft.KeyVault/vaults/kv-datanova-{stack}"
+        )
+    roles = [r for r in roles if r not in key_officer]
     assert {r.inputs["roleDefinitionId"].rsplit("/", 1)[-1] for r in roles} == {
         "b24988ac-6180-42a0-ab88-20f7382dd24c",  # Contributor
         RBAC_ADMINISTRATOR,
@@ -288,7 +296,10 @@ def test_every_role_the_layers_assign_is_one_the_deployer_may_keep(
     assigned = {
         role.name: role.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
         for role in plan(stack).of_type(ROLE)
-        if not role.name.endswith(("-deployer-contributor", "-deployer-rbac-administrator"))
+        # The deployer's own roles come from the bootstrap deploy, which CI never touches.
+        if not role.name.endswith(
+            ("-deployer-contributor", "-deployer-rbac-administrator", "-deployer-key-officer")
+        )
     }
     assert len(assigned) >= 2, assigned  # at least the connector's and the preview's
     outside = {name: role for name, role in assigned.items() if role not in DELEGABLE_ROLES}
@@ -302,7 +313,9 @@ def test_deployer_role_assignment_names_are_stable_and_distinct_per_stack(plan: 
         for role in plan(stack).of_type(ROLE)
         if "-identity-deployer-" in role.name
     ]
-    assert len(names) == len(set(names)) == 2 * len(SHIPPED_STACKS)
+    # Contributor and RBAC Administrator everywhere; the key officer where keys are managed.
+    keyed = sum(plan(stack).config.customer_managed_keys for stack in SHIPPED_STACKS)
+    assert len(names) == len(set(names)) == 2 * len(SHIPPED_STACKS) + keyed
 
 
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
