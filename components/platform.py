@@ -107,18 +107,8 @@ class Platform(pulumi.ComponentResource):
         )
         self.workspace_access = access = WorkspaceAccess(
             f"{name}-workspace-access",
-            WorkspaceAccessArgs(
-                groups=config.identity.groups,
-                group_ids={group: account.id for group, account in identity.groups.items()},
-                deployer_id=identity.deployer.id,
-                job_runner_id=identity.job_runner.id,
-                preview_id=identity.preview.databricks.id,
-                workspace_id=foundation.workspace_id,
-                attachment=metastore.assignment,
-                groups_ready=identity.groups_ready,
-                principals_ready=identity.principals_ready,
-                account_provider=account_provider,
-                workspace_provider=workspace_provider,
+            _workspace_access_args(
+                config, foundation, identity, metastore, account_provider, workspace_provider
             ),
             child,
         )
@@ -394,6 +384,29 @@ def _metastore_args(
         storage_access=foundation.storage_access,
         groups_ready=identity.groups_ready,
         account_provider=account,
+    )
+
+
+def _workspace_access_args(
+    config: StackConfig,
+    foundation: Foundation,
+    identity: Identity,
+    metastore: MetastoreAttachment,
+    account: databricks.Provider,
+    workspace: databricks.Provider,
+) -> WorkspaceAccessArgs:
+    return WorkspaceAccessArgs(
+        groups=config.identity.groups,
+        group_ids={group: account_group.id for group, account_group in identity.groups.items()},
+        deployer_id=identity.deployer.id,
+        job_runner_id=identity.job_runner.id,
+        preview_id=identity.preview.databricks.id,
+        workspace_id=foundation.workspace_id,
+        attachment=metastore.assignment,
+        groups_ready=identity.groups_ready,
+        principals_ready=identity.principals_ready,
+        account_provider=account,
+        workspace_provider=workspace,
     )
 
 
