@@ -619,6 +619,8 @@ _LEAKS = (
 )
 _DATABRICKS_PAT = "dapi" + "0123456789abcdef" * 2
 _GITHUB_PAT = "ghp_" + "A1b2C3d4E5" * 4
+# Built from parts, like the two above: no token shape stands in the source as one piece.
+_SLACK_TOKEN = "xox" + "b-1234567890-abcdefghij"
 _JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzcC1kYXRhbm92YSJ9.c2lnbmF0dXJl"
 
 CREDENTIALS: list[tuple[str, str, Callable[[Config], None], str]] = [
@@ -656,7 +658,7 @@ CREDENTIALS: list[tuple[str, str, Callable[[Config], None], str]] = [
     (
         "slack-token-in-a-description",
         "prod",
-        _set("dataops:sourceControl.github.description", "alerts: xoxb-1234567890-abcdefghij"),
+        _set("dataops:sourceControl.github.description", f"alerts: {_SLACK_TOKEN}"),
         f"dataops:sourceControl.github.description: holds a Slack token; {_LEAKS}",
     ),
     (
