@@ -256,20 +256,9 @@ class Observability(pulumi.ComponentResource):
         databricks.Permissions(
             f"{self._name}-warehouse-permissions",
             sql_endpoint_id=warehouse.id,
-            access_controls=[
-                *(
-                    databricks.PermissionsAccessControlArgs(
-                        group_name=names.group(group), permission_level="CAN_MANAGE"
-                    )
-                    for group in config.manage_groups
-                ),
-                *(
-                    databricks.PermissionsAccessControlArgs(
-                        group_name=names.group(group), permission_level="CAN_USE"
-                    )
-                    for group in config.use_groups
-                ),
-            ],
+            access_controls=_group_acls(
+                names, {"CAN_MANAGE": config.manage_groups, "CAN_USE": config.use_groups}
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.principals_ready)),
         )
         return warehouse
@@ -350,20 +339,13 @@ class Observability(pulumi.ComponentResource):
             databricks.Permissions(
                 f"{self._name}-dashboard-{spec.key}-permissions",
                 dashboard_id=dashboard.id,
-                access_controls=[
-                    *(
-                        databricks.PermissionsAccessControlArgs(
-                            group_name=names.group(group), permission_level="CAN_MANAGE"
-                        )
-                        for group in warehouse_config.manage_groups
-                    ),
-                    *(
-                        databricks.PermissionsAccessControlArgs(
-                            group_name=names.group(group), permission_level="CAN_RUN"
-                        )
-                        for group in warehouse_config.use_groups
-                    ),
-                ],
+                access_controls=_group_acls(
+                    names,
+                    {
+                        "CAN_MANAGE": warehouse_config.manage_groups,
+                        "CAN_RUN": warehouse_config.use_groups,
+                    },
+                ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.principals_ready)),
             )
             created[spec.key] = dashboard
@@ -462,3 +444,16 @@ class Observability(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         return workspace_id
+
+
+def _group_acls(
+    names: Names, groups_by_level: Mapping[str, Sequence[str]]
+) -> list[databricks.PermissionsAccessControlArgs]:
+    """An object ACL naming config groups by their account names, level by level."""
+    return [
+        databricks.PermissionsAccessControlArgs(
+            group_name=names.group(group), permission_level=level
+        )
+        for level, groups in groups_by_level.items()
+        for group in groups
+    ]

@@ -7,7 +7,6 @@ validate exactly the same way.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from components.config import PROJECT, StackConfig, load_stack_config
+from components.config.load import decode_value
 from components.secret_keys import SecretKey
 
 
@@ -28,22 +28,23 @@ def _all_config() -> dict[str, Any]:
     return merged
 
 
-def _secret_keys() -> set[str]:
+def _secret_keys(config: dict[str, Any]) -> set[str]:
     keys = set(runtime_config.get_config_secret_keys_env())
-    keys.update(k for k in _all_config() if runtime_config.is_config_secret(k))
+    keys.update(k for k in config if runtime_config.is_config_secret(k))
     return keys
 
 
 def read_stack_config() -> StackConfig:
     """Validate the stack's config; raises ``ConfigError`` before any resource exists."""
     prefix = f"{PROJECT}:"
-    values = {k[len(prefix) :]: v for k, v in _all_config().items() if k.startswith(prefix)}
-    secure = frozenset(k[len(prefix) :] for k in _secret_keys() if k.startswith(prefix))
     config = _all_config()
-    secret_keys = _secret_keys()
-    # The providers' keys too: a provider credential in plain text is refused here as well.
+    secret_keys = _secret_keys(config)
+    values = {k[len(prefix) :]: v for k, v in config.items() if k.startswith(prefix)}
+    secure = frozenset(k[len(prefix) :] for k in secret_keys if k.startswith(prefix))
+    # The providers' keys too: a provider credential in plain text is refused here as well
+    # (objects arrive JSON-encoded; a credential inside one must still be found).
     foreign = {
-        k: _decoded(v)
+        k: decode_value(v)
         for k, v in config.items()
         if not k.startswith(prefix) and k not in secret_keys
     }
@@ -55,16 +56,6 @@ def read_stack_config() -> StackConfig:
         foreign=foreign,
         foreign_secure_keys=frozenset(k for k in secret_keys if not k.startswith(prefix)),
     )
-
-
-def _decoded(value: Any) -> Any:
-    # Objects arrive JSON-encoded; a credential inside one must still be found.
-    if isinstance(value, str) and value[:1] in "[{":
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
 
 
 @dataclass(frozen=True)

@@ -168,7 +168,7 @@ def load_stack_config(
                 f"{PROJECT}:{key}",
                 f"is not a secret setting; only {', '.join(SECRET_KEYS)} may be secure values",
             )
-        plain[key] = _decode(value)
+        plain[key] = decode_value(value)
     _check_ciphertexts(stack_file, ciphertexts or {})
     _check_no_credentials(stack_file, plain, foreign, foreign_secure_keys)
     for field in _LOADER_FIELDS:
@@ -233,7 +233,8 @@ def _stack_of(stack_file: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _decode(value: Any) -> Any:
+def decode_value(value: Any) -> Any:
+    """A config value as Pulumi hands it: objects and lists arrive JSON-encoded."""
     if isinstance(value, str) and value[:1] in "[{":
         try:
             return json.loads(value)

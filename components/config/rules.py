@@ -123,24 +123,18 @@ def production_workspace_is_premium(config: StackConfig) -> None:
         )
 
 
-def teams_needs_its_webhook(config: StackConfig) -> None:
-    key = SecretKey.TEAMS_WEBHOOK_URL
-    if config.notifications.teams and key not in config.secrets_set:
-        raise _PathError(
-            ("notifications", "teams"),
-            f"teams is on but the secret dataops:{key} is not set "
-            f"(pulumi config set --secret {key} <url>)",
-        )
-
-
-def slack_needs_its_webhook(config: StackConfig) -> None:
-    key = SecretKey.SLACK_WEBHOOK_URL
-    if config.notifications.slack and key not in config.secrets_set:
-        raise _PathError(
-            ("notifications", "slack"),
-            f"slack is on but the secret dataops:{key} is not set "
-            f"(pulumi config set --secret {key} <url>)",
-        )
+def destinations_have_their_webhooks(config: StackConfig) -> None:
+    notifications = config.notifications
+    for name, on, key in (
+        ("teams", notifications.teams, SecretKey.TEAMS_WEBHOOK_URL),
+        ("slack", notifications.slack, SecretKey.SLACK_WEBHOOK_URL),
+    ):
+        if on and key not in config.secrets_set:
+            raise _PathError(
+                ("notifications", name),
+                f"{name} is on but the secret dataops:{key} is not set "
+                f"(pulumi config set --secret {key} <url>)",
+            )
 
 
 def observability_names_groups(config: StackConfig) -> None:
@@ -492,8 +486,7 @@ CROSS_FIELD_RULES: tuple[CrossFieldRule, ...] = tuple(
         deployer_runs_no_code_others_can_edit,
         production_keeps_purge_protection,
         production_workspace_is_premium,
-        teams_needs_its_webhook,
-        slack_needs_its_webhook,
+        destinations_have_their_webhooks,
         observability_names_groups,
         injected_subnets_fit,
         private_link_subnets_fit,
