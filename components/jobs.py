@@ -33,14 +33,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_databricks as databricks
 
 from components.config import ClusterConfig, JobsConfig, NotificationsConfig, ScheduleConfig
-from components.identity import RunAs
-from components.naming import Names
+from components.principals import Principal
 from components.secret_keys import SecretKey
 from components.workspace_code import PROJECT_ROOT, notebook_path
 from notebooks.dataops_jobs import parameters as jp
@@ -122,11 +121,26 @@ def requirement(package: str, repo_root: Path = PROJECT_ROOT) -> str:
 # --------------------------------------------------------------------------- component
 
 
+class JobNames(Protocol):
+    """The names the jobs layer needs: a platform stack's ``Names`` or a sandbox's."""
+
+    @property
+    def stack(self) -> str: ...
+    @property
+    def cluster_policy(self) -> str: ...
+    @property
+    def teams_destination(self) -> str: ...
+    @property
+    def slack_destination(self) -> str: ...
+    def job(self, suffix: str) -> str: ...
+    def group(self, group: str) -> str: ...
+
+
 @dataclass(frozen=True)
 class JobsArgs:
     jobs: JobsConfig
     notifications: NotificationsConfig
-    names: Names
+    names: JobNames
     tags: Mapping[str, str]
     # The tier's default for a schedule that does not say whether it is paused.
     schedules_paused: bool
@@ -141,9 +155,12 @@ class JobsArgs:
     grant_checks: Sequence[Mapping[str, Any]]
     # Where the uploaded notebooks are, by path under the code folder.
     notebook_paths: Mapping[str, str]
-    # The principal the jobs run as, and the deployer (their owner), by application id.
-    run_as: RunAs
-    deployer_application_id: pulumi.Input[str]
+    # The principal the jobs run as, and their owner (the deployer; in a sandbox, the
+    # developer). When they are one, the run-as principal needs no grant of its own on
+    # the cluster policy, the secret scope or the medallion.
+    run_as: Principal
+    owner: Principal
+    run_as_is_owner: bool
     # The external locations' URLs by zone.
     zone_urls: Mapping[str, pulumi.Input[str]]
     workspace_url: pulumi.Input[str]
@@ -158,12 +175,25 @@ class JobsArgs:
     ready: Sequence[pulumi.Resource] = field(default=())
     # Groups and principals the ACLs name exist in the workspace only once these do.
     principals_ready: Sequence[pulumi.Resource] = field(default=())
+    # A cluster policy of the stack's own that every job cluster goes through. A sandbox
+    # has none: creating one takes a workspace admin, and its clusters' size is a rule of
+    # the policy pack (sandbox-cluster-size) instead.
+    cluster_policy: bool = True
+    # Groups that may see the jobs and their runs (CAN_VIEW), besides jobs.run_groups
+    # (CAN_MANAGE_RUN) and jobs.manage_groups (CAN_MANAGE).
+    view_groups: Sequence[str] = ()
+    # Where the git sync's token lives, and whether an https backup remote must have one
+    # (a sandbox's backup may be created before its developer sets a token).
+    secret_scope: str = jp.DEFAULT_SECRET_SCOPE
+    git_token_required: bool = True
+    # Where the git sync keeps its run reports; None: the job code's default (/Shared).
+    report_dir: str | None = None
 
 
 class Jobs(pulumi.ComponentResource):
     """The stack's three jobs, their cluster policy, secret scope and notifications."""
 
-    cluster_policy: databricks.ClusterPolicy
+    cluster_policy: databricks.ClusterPolicy | None
     teams: databricks.NotificationDestination | None
     slack: databricks.NotificationDestination | None
     git_sync: databricks.Job
@@ -179,31 +209,30 @@ class Jobs(pulumi.ComponentResource):
         self._name = name
         self._args = args
         jobs, names = args.jobs, args.names
-        self._runs_as_deployer = args.run_as.is_deployer
+        self._runs_as_owner = args.run_as_is_owner
         self._tags = dict(args.tags)
         principals = list(args.principals_ready)
 
-        self.cluster_policy = databricks.ClusterPolicy(
-            f"{name}-cluster-policy",
-            name=names.cluster_policy,
-            description=f"Job clusters of dataops stack {names.stack}",
-            definition=json.dumps(
-                cluster_policy_definition(jobs.cluster, args.tags), sort_keys=True
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+        self.cluster_policy = (
+            databricks.ClusterPolicy(
+                f"{name}-cluster-policy",
+                name=names.cluster_policy,
+                description=f"Job clusters of dataops stack {names.stack}",
+                definition=json.dumps(
+                    cluster_policy_definition(jobs.cluster, args.tags), sort_keys=True
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            if args.cluster_policy
+            else None
         )
-        if not self._runs_as_deployer:
+        if self.cluster_policy is not None and not self._runs_as_owner:
             # Workspace admins (the deployer) may use any policy; the job runner creates
             # its job clusters through this one.
             databricks.Permissions(
                 f"{name}-cluster-policy-permissions",
                 cluster_policy_id=self.cluster_policy.id,
-                access_controls=[
-                    databricks.PermissionsAccessControlArgs(
-                        service_principal_name=args.run_as.application_id,
-                        permission_level="CAN_USE",
-                    )
-                ],
+                access_controls=[args.run_as.access_control("CAN_USE")],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=principals),
             )
 
@@ -221,6 +250,7 @@ class Jobs(pulumi.ComponentResource):
             target_branch=git.target_branch,
             secret_scope=secret_scope,
             secret_key=jp.DEFAULT_GIT_TOKEN_KEY,
+            **({"report_dir": args.report_dir} if args.report_dir is not None else {}),
             catalog=args.catalog,
             history_schema=args.history_schema,
             retention_days=str(args.history_retention_days),
@@ -257,8 +287,8 @@ class Jobs(pulumi.ComponentResource):
             queue=True,
             # The integration tests (run as the same principal) start a medallion run first.
             runners=(
-                [args.run_as.application_id]
-                if jobs.integration_tests.run_medallion_first and not self._runs_as_deployer
+                [args.run_as]
+                if jobs.integration_tests.run_medallion_first and not self._runs_as_owner
                 else []
             ),
         )
@@ -319,14 +349,15 @@ class Jobs(pulumi.ComponentResource):
         if not args.jobs.git_sync.target_repository.startswith("https://"):
             return "", []
         token = args.git_sync_token
-        if token is None:  # the config model refuses an https remote without it
+        if token is None:
+            if not args.git_token_required:
+                return "", []  # the backup runs and its push is refused: the run says so
+            # the config model refuses an https remote without it
             raise ValueError(f"the secret dataops:{SecretKey.GIT_SYNC_TOKEN} is not set")
         child = pulumi.ResourceOptions(parent=self)
         # No initial_manage_principal: "users" would let everyone read the token; the
         # creator and workspace admins manage the scope.
-        scope = databricks.SecretScope(
-            f"{name}-git-sync-scope", name=jp.DEFAULT_SECRET_SCOPE, opts=child
-        )
+        scope = databricks.SecretScope(f"{name}-git-sync-scope", name=args.secret_scope, opts=child)
         secret = databricks.Secret(
             f"{name}-git-sync-token",
             scope=scope.name,
@@ -335,19 +366,19 @@ class Jobs(pulumi.ComponentResource):
             opts=child,
         )
         ready: list[pulumi.Resource] = [secret]
-        if not self._runs_as_deployer:
+        if not self._runs_as_owner:
             ready.append(
                 databricks.SecretAcl(
                     f"{name}-git-sync-scope-reader",
                     scope=scope.name,
-                    principal=args.run_as.application_id,
+                    principal=args.run_as.name,
                     permission="READ",
                     opts=pulumi.ResourceOptions(
                         parent=self, depends_on=list(args.principals_ready)
                     ),
                 )
             )
-        return jp.DEFAULT_SECRET_SCOPE, ready
+        return args.secret_scope, ready
 
     def _cluster(
         self, key: str, *, workers: int, environment: Mapping[str, str] | None = None
@@ -357,8 +388,8 @@ class Jobs(pulumi.ComponentResource):
         return databricks.JobJobClusterArgs(
             job_cluster_key=key,
             new_cluster=databricks.JobJobClusterNewClusterArgs(
-                policy_id=self.cluster_policy.id,
-                apply_policy_default_values=True,
+                policy_id=self.cluster_policy.id if self.cluster_policy else None,
+                apply_policy_default_values=True if self.cluster_policy else None,
                 spark_version=cluster.spark_version,
                 node_type_id=cluster.node_type,
                 num_workers=workers,
@@ -470,7 +501,7 @@ class Jobs(pulumi.ComponentResource):
         queue: bool,
         timeout_seconds: int | None = None,
         after: Sequence[pulumi.Resource] = (),
-        runners: Sequence[pulumi.Input[str]] = (),
+        runners: Sequence[Principal] = (),
     ) -> databricks.Job:
         """One job with what every job of the stack shares: one run at a time, run-as,
         tags, failure notifications, and its permissions."""
@@ -493,7 +524,7 @@ class Jobs(pulumi.ComponentResource):
             max_concurrent_runs=1,
             queue=databricks.JobQueueArgs(enabled=queue),
             timeout_seconds=timeout_seconds,
-            run_as=databricks.JobRunAsArgs(service_principal_name=args.run_as.application_id),
+            run_as=args.run_as.run_as(),
             tags=self._tags,
             email_notifications=(
                 databricks.JobEmailNotificationsArgs(on_failures=list(notifications.emails))
@@ -521,10 +552,7 @@ class Jobs(pulumi.ComponentResource):
             access_controls=[
                 # Owned by the deployer whoever runs `pulumi up` (a person's first deploy
                 # included), so ownership does not move between deploys.
-                databricks.PermissionsAccessControlArgs(
-                    service_principal_name=args.deployer_application_id,
-                    permission_level="IS_OWNER",
-                ),
+                args.owner.access_control("IS_OWNER"),
                 *(
                     databricks.PermissionsAccessControlArgs(
                         group_name=names.group(group), permission_level="CAN_MANAGE"
@@ -539,10 +567,11 @@ class Jobs(pulumi.ComponentResource):
                 ),
                 *(
                     databricks.PermissionsAccessControlArgs(
-                        service_principal_name=runner, permission_level="CAN_MANAGE_RUN"
+                        group_name=names.group(group), permission_level="CAN_VIEW"
                     )
-                    for runner in runners
+                    for group in args.view_groups
                 ),
+                *(runner.access_control("CAN_MANAGE_RUN") for runner in runners),
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.principals_ready)),
         )

@@ -30,6 +30,7 @@ from components.identity import (
 from components.jobs import GIT_SYNC, INTEGRATION_TESTS, MEDALLION, Jobs, JobsArgs
 from components.naming import Names
 from components.observability import Observability, ObservabilityArgs
+from components.principals import Principal
 from components.private_link import PrivateLink, PrivateLinkArgs
 from components.pulumi_config import Secrets
 from components.secret_keys import SecretKey
@@ -142,9 +143,9 @@ class Platform(pulumi.ComponentResource):
             f"{name}-code",
             WorkspaceCodeArgs(
                 folder=names.code_folder,
-                deployer_application_id=identity.deployer.application_id,
+                manager=Principal.service_principal(identity.deployer.application_id),
                 reader_groups=[names.group(group) for group in config.identity.group_names()],
-                reader_application_id=identity.run_as.reader_application_id,
+                reader=_principal(identity.run_as.reader_application_id),
                 principals_ready=access.principals_ready,
             ),
             on_workspace,
@@ -511,8 +512,9 @@ def _jobs_args(
         seed_sample_data=config.seed_sample_data,
         grant_checks=integration_grant_checks(config, names),
         notebook_paths=code.notebook_paths,
-        run_as=identity.run_as,
-        deployer_application_id=identity.deployer.application_id,
+        run_as=Principal.service_principal(identity.run_as.application_id),
+        owner=Principal.service_principal(identity.deployer.application_id),
+        run_as_is_owner=identity.run_as.is_deployer,
         zone_urls={zone: location.url for zone, location in catalog.external_locations.items()},
         workspace_url=foundation.workspace_url,
         teams_webhook_url=secrets.teams_webhook_url,
@@ -557,6 +559,10 @@ def _observability_args(
         ready=[catalog, code.directories[""]],
         principals_ready=access.principals_ready,
     )
+
+
+def _principal(application_id: pulumi.Output[str] | None) -> Principal | None:
+    return None if application_id is None else Principal.service_principal(application_id)
 
 
 def _required(secret: pulumi.Output[str] | None, key: str) -> pulumi.Output[str]:

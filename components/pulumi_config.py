@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components.config import PROJECT, StackConfig, load_stack_config
+from components.config import PROJECT, AnyStackConfig, load_stack_config
 from components.config.load import decode_value
 from components.secret_keys import SecretKey
 
@@ -34,7 +34,7 @@ def _secret_keys(config: dict[str, Any]) -> set[str]:
     return keys
 
 
-def read_stack_config() -> StackConfig:
+def read_stack_config() -> AnyStackConfig:
     """Validate the stack's config; raises ``ConfigError`` before any resource exists."""
     prefix = f"{PROJECT}:"
     config = _all_config()

@@ -19,6 +19,8 @@ class Tier(StrEnum):
     """The environment tier; it sets defaults and which governance rules are mandatory."""
 
     DEV = "dev"
+    # A developer's personal stack for one branch, inside the dev stack's workspace.
+    SANDBOX = "sandbox"
     STAGING = "staging"
     PROD = "prod"
 
@@ -35,6 +37,7 @@ class TierTraits:
     # The medallion seeds the shipped sample dataset into landing (no real deliveries).
     sample_data: bool
     # Which configured branch deploys the stack: sourceControl.developBranch or mainBranch.
+    # (A sandbox deploys its own branch: its row's value is never read.)
     deploy_branch: Literal["develop", "main"]
     # Governance rules the tier enables are mandatory (else advisory).
     mandatory_policy: bool
@@ -63,6 +66,16 @@ class TierTraits:
     automatic_cluster_update: bool = False
     # Serverless compute may reach only the destinations config allows (network policy).
     serverless_egress_restricted: bool = False
+    # A personal stack inside another stack's workspace (components/sandbox.py): it creates
+    # no Azure or account resource, and the policy pack's sandbox rules bind it, not the
+    # platform rules (which judge what only a platform stack creates).
+    sandbox: bool = False
+    # The sandbox size: the node types a sandbox job cluster may use (each 4 vCPUs or
+    # fewer: https://learn.microsoft.com/azure/virtual-machines/sizes), always single-node,
+    # and the longest a run may take. Empty / None: no such limit (the platform tiers set
+    # their compute in config, through their cluster policy).
+    sandbox_node_types: tuple[str, ...] = ()
+    sandbox_max_job_minutes: int | None = None
 
 
 TIERS: Mapping[Tier, TierTraits] = {
@@ -75,6 +88,26 @@ TIERS: Mapping[Tier, TierTraits] = {
         production=False,
         warehouse_size="2X-Small",
         warehouse_max_clusters=1,
+    ),
+    Tier.SANDBOX: TierTraits(
+        protect_data=False,
+        schedules_paused=True,
+        sample_data=True,
+        deploy_branch="develop",
+        # Mandatory: a sandbox is deployed from a laptop with a developer's credentials,
+        # so the guard rails cannot be advice.
+        mandatory_policy=True,
+        production=False,
+        warehouse_size="2X-Small",
+        warehouse_max_clusters=1,
+        sandbox=True,
+        sandbox_node_types=(
+            "Standard_DS3_v2",  # 4 vCPUs, 14 GiB: the dev stack's default
+            "Standard_D4ds_v5",  # 4 vCPUs, 16 GiB
+            "Standard_D4s_v5",  # 4 vCPUs, 16 GiB
+            "Standard_F4s_v2",  # 4 vCPUs, 8 GiB
+        ),
+        sandbox_max_job_minutes=120,
     ),
     Tier.STAGING: TierTraits(
         protect_data=False,

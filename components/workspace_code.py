@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 import pulumi
 import pulumi_databricks as databricks
 
+from components.principals import Principal
 from notebooks.dataops_jobs.parameters import EntryPoint
 from notebooks.dataops_jobs.upload import Upload, upload_manifest
 
@@ -39,12 +40,12 @@ NOTEBOOK_FORMAT = "SOURCE"
 class WorkspaceCodeArgs:
     # The code folder (workspace path).
     folder: str
-    deployer_application_id: pulumi.Input[str]
+    # Who manages the folder: the deployer (in a sandbox, the developer).
+    manager: Principal
     # Account group display names that read the code.
     reader_groups: Sequence[str]
-    # The application id the jobs run as, when it is not the deployer's (which manages
-    # the folder anyway): it reads the code it runs.
-    reader_application_id: pulumi.Input[str] | None
+    # The principal the jobs run as, when it is not the manager: it reads the code it runs.
+    reader: Principal | None
     # The groups and principals the folder's ACL names exist in the workspace only then.
     principals_ready: Sequence[pulumi.Resource] = field(default=())
     repo_root: Path = PROJECT_ROOT
@@ -84,10 +85,7 @@ class WorkspaceCode(pulumi.ComponentResource):
             )
         root = self.directories[""]
         access = [
-            databricks.PermissionsAccessControlArgs(
-                service_principal_name=args.deployer_application_id,
-                permission_level="CAN_MANAGE",
-            ),
+            args.manager.access_control("CAN_MANAGE"),
             *(
                 databricks.PermissionsAccessControlArgs(
                     group_name=group, permission_level="CAN_READ"
@@ -95,13 +93,8 @@ class WorkspaceCode(pulumi.ComponentResource):
                 for group in args.reader_groups
             ),
         ]
-        if args.reader_application_id is not None:
-            access.append(
-                databricks.PermissionsAccessControlArgs(
-                    service_principal_name=args.reader_application_id,
-                    permission_level="CAN_READ",
-                )
-            )
+        if args.reader is not None:
+            access.append(args.reader.access_control("CAN_READ"))
         databricks.Permissions(
             f"{name}-permissions",
             directory_path=root.path,

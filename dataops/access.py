@@ -21,6 +21,12 @@ Two callers:
   can create (account objects where the deployer is no account admin; the resource
   group; whatever grants the deployer its own rights) are reported as such, and what
   they grant counts from the start; every other resource must pass.
+- ``developer``: a sandbox's developer (``components/sandbox.py``), with their own
+  credentials. They hold what the *base* stack's plan gives the groups config puts them
+  in (workspace access, the entitlements, the Unity Catalog grants on the dev catalog and
+  zones), their home folder (every user manages their own), and what they create (the
+  creator owns a schema and manages a job). Every resource must pass: a sandbox has no
+  bootstrap.
 
 :func:`granted` lists everything the plan grants each principal: the least-privilege
 report a security reviewer asks for.
@@ -33,15 +39,17 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from components.config import SandboxStackConfig, StackConfig
 from dataops.engine import Plan
 from dataops.mocks import PlannedResource
 
-Caller = Literal["bootstrap", "ci"]
+Caller = Literal["bootstrap", "ci", "developer"]
 # A privilege at a scope: ("workspace admin", "workspace"), ("SELECT", "uc:SCHEMA:prod.gold"),
 # ("service principal user", <urn of the principal>), ("azure role <guid>", <scope>).
 Privilege = tuple[str, str]
 
 BOOTSTRAP = "bootstrap"  # the principal key of the person of the first deploy
+DEVELOPER = "developer"  # the principal key of a sandbox's developer
 
 OWNER_ROLE = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 CONTRIBUTOR_ROLE = "b24988ac-6180-42a0-ab88-20f7382dd24c"
@@ -55,6 +63,7 @@ METASTORE_ADMIN: Privilege = ("metastore admin", "metastore")
 WORKSPACE_ADMIN: Privilege = ("workspace admin", "workspace")
 WORKSPACE_USER: Privilege = ("workspace user", "workspace")
 SUBSCRIPTION = "subscription"
+CLUSTER_CREATE: Privilege = ("allow cluster create", "workspace")
 GITHUB_ADMIN: Privilege = ("repository admin", "github")
 AZURE_DEVOPS_ADMIN: Privilege = ("project administrator", "azure devops")
 
@@ -114,6 +123,8 @@ class _Index:
     def label(self, urn: str) -> str:
         if urn == BOOTSTRAP:
             return "the bootstrap caller"
+        if urn == DEVELOPER:
+            return "the developer"
         resource = self.plan.by_urn(urn)
         return f"{resource.type.rsplit(':', 1)[-1]} {resource.name}"
 
@@ -254,7 +265,10 @@ def _always(*alternatives: list[Privilege]) -> Needs:
 
 
 def _group_scope(r: PlannedResource, i: _Index) -> str:
-    subscription = i.plan.config.azure.subscription_id
+    config = i.plan.config
+    if not isinstance(config, StackConfig):  # a sandbox creates no Azure resource
+        raise AccessError(f"access: {i.plan.stack}: {r.type} in a sandbox")
+    subscription = config.azure.subscription_id
     return f"/subscriptions/{subscription}/resourceGroups/{r.inputs.get('resourceGroupName', '')}"
 
 
@@ -325,9 +339,37 @@ def _git_credential(r: PlannedResource, i: _Index) -> list[list[Privilege]]:
 
 
 def _job(r: PlannedResource, i: _Index) -> list[list[Privilege]]:
-    run_as = i.principal((r.inputs.get("runAs") or {}).get("servicePrincipalName"))
-    # Naming yourself as run_as takes nothing more; the check below sees the caller.
-    return [[WORKSPACE_USER, *([("service principal user", run_as)] if run_as else [])]]
+    run_as_args = r.inputs.get("runAs") or {}
+    run_as = i.principal(run_as_args.get("servicePrincipalName"))
+    needs = [WORKSPACE_USER, *([("service principal user", run_as)] if run_as else [])]
+    # A user as run_as: only yourself (the check sees the caller's own name).
+    if run_as_args.get("userName"):
+        needs.append(("run as user", str(run_as_args["userName"])))
+    # A job cluster outside a cluster policy takes unrestricted cluster creation.
+    clusters = [c.get("newCluster") or {} for c in r.inputs.get("jobClusters") or []]
+    if any(not cluster.get("policyId") for cluster in clusters):
+        needs.append(CLUSTER_CREATE)
+    return [needs]
+
+
+def _home(path: Any) -> str | None:
+    """The user folder a workspace path is in (/Users/<name>), or None."""
+    parts = str(path or "").split("/")
+    return f"/Users/{parts[2]}" if len(parts) > 3 and parts[1] == "Users" else None
+
+
+def _in_folder(r: PlannedResource, _i: _Index) -> list[list[Privilege]]:
+    home = _home(r.inputs.get("path"))
+    return [[WORKSPACE_ADMIN], *([[("CAN_MANAGE", f"folder {home}")]] if home else [])]
+
+
+def _acl(r: PlannedResource, _i: _Index) -> list[list[Privilege]]:
+    alternatives: list[list[Privilege]] = [[WORKSPACE_ADMIN]]
+    if home := _home(r.inputs.get("directoryPath")):
+        alternatives.append([("CAN_MANAGE", f"folder {home}")])
+    if job := r.inputs.get("jobId"):
+        alternatives.append([("CAN_MANAGE", f"job {job}")])
+    return alternatives
 
 
 def _uc_create(*on_parent: tuple[str, Callable[[PlannedResource], str]]) -> Needs:
@@ -567,14 +609,21 @@ ACCESS_TABLE: Mapping[str, Row] = {
         f"{_TF}/cluster_policy.md (only admin users can create, edit, and delete policies)",
     ),
     PERMISSIONS: Row(
-        _always([WORKSPACE_ADMIN]),
+        _acl,
         f"{_DOC}/security/auth/access-control/ (CAN_MANAGE on the object; workspace admins"
-        " hold it on every object, and the program sets every ACL as one)",
+        " hold it on every object; a job's creator manages it, a user their home folder)",
     ),
     "databricks:index/job:Job": Row(
         _job,
         f"{_DOC}/jobs/privileges#run-as (any workspace user creates jobs; naming a service"
-        " principal as run_as takes the Service Principal User role on it)",
+        " principal as run_as takes the Service Principal User role on it, a user as run_as"
+        " is only yourself); compute/use-compute (a new job cluster without a policy takes"
+        " the unrestricted cluster creation entitlement)",
+    ),
+    "pulumi:pulumi:StackReference": Row(
+        _always([]),
+        "https://www.pulumi.com/docs/iac/concepts/stacks/#stackreferences (read access to"
+        " the referenced stack in the Pulumi backend; no cloud privilege)",
     ),
     "databricks:index/secretScope:SecretScope": Row(
         _always([WORKSPACE_USER]),
@@ -656,10 +705,10 @@ ACCESS_TABLE: Mapping[str, Row] = {
     ),
     **{
         token: Row(
-            _always([WORKSPACE_ADMIN]),
+            _in_folder,
             f"{_DOC}/security/auth/access-control/#folder-acls (creating items needs CAN_MANAGE"
             " on the parent folder; admins hold it on every folder and alone create at the"
-            " root)",
+            " root; every user manages their own home folder)",
         )
         for token in (
             "databricks:index/directory:Directory",
@@ -774,10 +823,20 @@ class AccessReport:
         return next((d for d in self.decisions if d.outcome == "denied"), None)
 
 
-def _callers(plan: Plan, index: _Index, caller: Caller) -> tuple[set[str], list[Grant]]:
+def _callers(
+    plan: Plan, index: _Index, caller: Caller, base: Plan | None
+) -> tuple[set[str], list[Grant]]:
     """The principals the caller acts as, and what it holds from outside the stack."""
+    config = plan.config
+    if isinstance(config, SandboxStackConfig) != (caller == "developer"):
+        raise AccessError(
+            f"access: {plan.stack}: the {caller} caller does not deploy this stack; a "
+            "sandbox's caller is its developer, a platform stack's bootstrap or ci"
+        )
+    if isinstance(config, SandboxStackConfig):
+        return {DEVELOPER}, _developer_holds(plan, config, base)
     if caller == "bootstrap":
-        admins = plan.config.names(plan.stack).group(plan.config.identity.admin_group)
+        admins = config.names(plan.stack).group(config.identity.admin_group)
         given = [
             Grant(BOOTSTRAP, ACCOUNT_ADMIN, None, "given: the README's bootstrap caller"),
             Grant(BOOTSTRAP, METASTORE_ADMIN, None, "given: the README's bootstrap caller"),
@@ -837,6 +896,8 @@ def _holds(
     derived: list[Privilege] = []
     if name in ("group manager", "service principal manager"):
         derived.append(ACCOUNT_ADMIN)  # account admins hold both on every group and principal
+    if need == CLUSTER_CREATE:
+        derived.append(WORKSPACE_ADMIN)  # admins create clusters without the entitlement
     if name in ("workspace admin", "workspace user"):
         # Azure Owners and Contributors of the workspace become its admins when they sign
         # in (kb.databricks.com: users with Reader role appearing in the admin group).
@@ -860,13 +921,52 @@ def _holds(
     return None
 
 
-def check_access(plan: Plan, caller: Caller) -> AccessReport:
-    """Walk the plan in dependency order; see the module docstring for the rules."""
+def _developer_holds(plan: Plan, config: SandboxStackConfig, base: Plan | None) -> list[Grant]:
+    """What a sandbox's developer holds: from the base stack's plan, through the groups
+    its config puts them in; their home folder; and what they create in the sandbox."""
+    if base is None or not isinstance(base.config, StackConfig):
+        raise AccessError(f"access: {plan.stack}: the developer check needs its base stack's plan")
+    user, names = config.sandbox.user, config.names
+    base_index = _Index(base)
+    groups = [g for g in base.config.identity.groups if user in g.members]
+    given: list[Grant] = [
+        Grant(DEVELOPER, ("CAN_MANAGE", f"folder /Users/{user}"), None, "given: own home folder"),
+        Grant(DEVELOPER, ("run as user", user), None, "given: naming yourself as run_as"),
+    ]
+    for group in groups:
+        display = names.group(group.name)
+        why = f"given: member of {display} in {names.base_stack}"
+        if group.entitlements.allow_cluster_create:
+            given.append(Grant(DEVELOPER, CLUSTER_CREATE, None, f"{why} (entitlement)"))
+        urn = base_index.principal(display)
+        given += [
+            Grant(DEVELOPER, g.privilege, None, why)
+            for g in plan_grants(base, base_index)
+            if g.principal == urn
+        ]
+    # The creator owns a schema it creates without an owner, and manages a job it creates.
+    for r in plan.resources:
+        if r.type == "databricks:index/schema:Schema" and not r.inputs.get("owner"):
+            given.append(Grant(DEVELOPER, ("OWNER", _securable_scope(r)), r.urn, "creator"))
+        elif r.type == "databricks:index/job:Job":
+            job = f"job {r.outputs.get('id')}"
+            given.append(Grant(DEVELOPER, ("CAN_MANAGE", job), r.urn, "creator"))
+    return given
+
+
+def check_access(plan: Plan, caller: Caller, base: Plan | None = None) -> AccessReport:
+    """Walk the plan in dependency order; see the module docstring for the rules.
+
+    ``base``: a sandbox's base stack plan, which the developer caller's rights come from.
+    """
     index = _Index(plan)
-    acting, given = _callers(plan, index, caller)
-    grants = list(plan_grants(plan, index))
+    acting, holds = _callers(plan, index, caller, base)
+    # What the caller holds from outside counts from the start; what a resource of the
+    # plan gives it (a creator's ownership), once that resource exists.
+    given = [g for g in holds if g.by is None]
+    grants = [*plan_grants(plan, index), *(g for g in holds if g.by is not None)]
     members = list(memberships(plan, index))
-    account_owner = plan.config.databricks.account_owner
+    account_owner = isinstance(plan.config, StackConfig) and plan.config.databricks.account_owner
     custom = [r for r in plan.resources if r.custom and not r.is_provider]
 
     caller_groups = {group for member, group, _by in members if member in acting}

@@ -21,13 +21,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from components.config import ConfigError, StackConfig, check_shared_singletons
-from dataops.access import AccessError, check_access, denied_line, render_grants, render_report
+from components.config import (
+    AnyStackConfig,
+    ConfigError,
+    SandboxStackConfig,
+    StackConfig,
+    check_shared_singletons,
+)
+from dataops.access import (
+    AccessError,
+    Caller,
+    check_access,
+    denied_line,
+    render_grants,
+    render_report,
+)
 from dataops.diff import diff_plans, render_markdown, render_text
 from dataops.engine import PROJECT_ROOT, DuplicateResourceError, render_stack_file, validate_stack
 from dataops.gitref import GitRefError, plan_at_ref
 from dataops.policy import check_plan
 from dataops.reference import print_reference, write_reference
+from dataops.sandbox import SandboxConfigError, generate
 from dataops.stackfile import StackFileError, read_stack_file, secret_placeholder, stack_names
 from dataops.tree import render_tree
 
@@ -93,12 +107,32 @@ def build_parser() -> argparse.ArgumentParser:
     access.add_argument("stack", help="stack name: Pulumi.<stack>.yaml in the project root")
     access.add_argument(
         "--caller",
-        choices=("bootstrap", "ci"),
+        choices=("bootstrap", "ci", "developer"),
         action="append",
-        help="who deploys: the bootstrap person, or CI as the deployer (default: both)",
+        help="who deploys: the bootstrap person, or CI as the deployer (default: both); a "
+        "sandbox: its developer (the default there)",
     )
     access.add_argument(
         "--grants", action="store_true", help="also print everything the plan grants each principal"
+    )
+    sandbox = commands.add_parser(
+        "sandbox", help="a developer's own stack for one branch, in the dev workspace"
+    )
+    sandbox_commands = sandbox.add_subparsers(
+        dest="sandbox_command", required=True, parser_class=_Parser
+    )
+    sandbox_config = sandbox_commands.add_parser(
+        "config",
+        help="write the sandbox stack file of a user and branch; the last line is its stack",
+    )
+    sandbox_config.add_argument(
+        "--user", required=True, help="the developer's email (./taskw: git config user.email)"
+    )
+    sandbox_config.add_argument(
+        "--branch", required=True, help="the git branch (./taskw: git branch --show-current)"
+    )
+    sandbox_config.add_argument(
+        "--base-stack", default="dev", help="the stack whose workspace it uses (default: dev)"
     )
     reference = commands.add_parser(
         "reference", help="print the README's generated tables: config keys and stack outputs"
@@ -126,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _reference(args)
         if args.command == "access":
             return _access(root, args)
+        if args.command == "sandbox":
+            return _sandbox(root, args)
         _check_target(getattr(args, "json", None), "--json")
         return _diff(root, args)
     except (ConfigError, StackFileError, GitRefError, OutputError) as error:
@@ -137,6 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AccessError as error:
         print(error, file=sys.stderr)
         return EXIT_FAILED
+    except SandboxConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 def _plan(root: Path, args: argparse.Namespace) -> int:
@@ -167,7 +206,7 @@ def _validate(root: Path, args: argparse.Namespace) -> int:
         print("validate: name one or more stacks, or --all", file=sys.stderr)
         return EXIT_BAD_INPUT
     failed = 0
-    configs: dict[str, StackConfig] = {}
+    configs: dict[str, AnyStackConfig] = {}
     for stack in stacks:
         try:
             stack_file = read_stack_file(root, stack)
@@ -179,12 +218,13 @@ def _validate(root: Path, args: argparse.Namespace) -> int:
         print(f"{stack_file.file_name}: ok ({configs[stack_file.file_name].environment.value})")
     if args.all and not failed:
         # Rules across stacks need all of them: one owner per shared singleton.
+        platforms = {name: c for name, c in configs.items() if isinstance(c, StackConfig)}
         try:
-            check_shared_singletons(configs)
+            check_shared_singletons(platforms)
         except ConfigError as error:
             print(error, file=sys.stderr)
             return EXIT_BAD_INPUT
-        print(f"shared singletons: one owner each across {len(configs)} stacks")
+        print(f"shared singletons: one owner each across {len(platforms)} platform stacks")
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
@@ -209,9 +249,15 @@ def _diff(root: Path, args: argparse.Namespace) -> int:
 
 def _access(root: Path, args: argparse.Namespace) -> int:
     plan = render_stack_file(read_stack_file(root, args.stack))
+    base = None
+    default_callers: tuple[Caller, ...] = ("bootstrap", "ci")
+    if isinstance(plan.config, SandboxStackConfig):
+        # The developer's rights come from the base stack's plan.
+        base = render_stack_file(read_stack_file(root, plan.config.sandbox.base_stack))
+        default_callers = ("developer",)
     failed = False
-    for caller in args.caller or ("bootstrap", "ci"):
-        report = check_access(plan, caller)
+    for caller in args.caller or default_callers:
+        report = check_access(plan, caller, base)
         sys.stdout.write(render_report(report))
         if line := denied_line(report):
             print(line, file=sys.stderr)
@@ -219,6 +265,14 @@ def _access(root: Path, args: argparse.Namespace) -> int:
     if args.grants:
         sys.stdout.write(render_grants(plan))
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _sandbox(root: Path, args: argparse.Namespace) -> int:
+    generated = generate(root, args.user, args.branch, args.base_stack)
+    verb = "created" if generated.created else "regenerated"
+    print(f"{generated.path.name}: {verb} (validated)")
+    print(generated.stack)  # last: ./taskw sandbox:up and sandbox:down read it
+    return EXIT_OK
 
 
 def _reference(args: argparse.Namespace) -> int:

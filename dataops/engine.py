@@ -18,11 +18,19 @@ import pulumi
 from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import Stack, wait_for_rpcs
 
-from components.config import PROJECT, StackConfig, load_stack_config
+from components.config import (
+    PROJECT,
+    AnyStackConfig,
+    ConfigError,
+    SandboxStackConfig,
+    load_stack_config,
+)
 from dataops.mocks import DataopsMocks, PlannedResource, Recording, RecordingMonitor
 from dataops.stackfile import StackFile, read_stack_file
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The organization of every stack in a DIY backend, and so of the offline engine's.
+OFFLINE_ORGANIZATION = "organization"
 
 
 class DuplicateResourceError(Exception):
@@ -34,7 +42,7 @@ class Plan:
     """The desired state of one stack, resources in tree order (parents first)."""
 
     stack: str
-    config: StackConfig
+    config: AnyStackConfig
     resources: list[PlannedResource]
     outputs: dict[str, Any]
     invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -91,6 +99,7 @@ class Plan:
                     **({"aliases": list(r.aliases)} if r.aliases else {}),
                     **({"deleteBeforeReplace": True} if r.delete_before_replace else {}),
                     **({"ignoreChanges": list(r.ignore_changes)} if r.ignore_changes else {}),
+                    **({"read": True} if r.read else {}),
                 }
                 for r in self.resources
             ],
@@ -136,7 +145,7 @@ def tree_order(resources: list[PlannedResource]) -> list[PlannedResource]:
     return ordered
 
 
-def validate_stack(stack_file: StackFile) -> StackConfig:
+def validate_stack(stack_file: StackFile) -> AnyStackConfig:
     """Config only: raises ``ConfigError`` with the one-line message."""
     return load_stack_config(
         stack_file.dataops_values(),
@@ -154,33 +163,47 @@ def run_program(
     config: dict[str, str],
     secret_keys: list[str],
     recording: Recording | None = None,
+    stack_outputs: dict[str, dict[str, Any]] | None = None,
 ) -> Recording:
     """Run the program for ``stack`` under fresh mocks with the given raw config.
 
+    ``stack_outputs`` are the outputs of the stacks it references (by qualified name).
     Exceptions from the program propagate (a ``ConfigError`` before anything is
     registered); ``recording`` then holds whatever was registered up to that point.
     """
     recording = Recording() if recording is None else recording
     # Pulumi keeps its runtime state (root stack, settings, config) in context variables;
     # a fresh context per run is what makes every render start from nothing.
-    contextvars.Context().run(_run_in_context, stack, recording, config, secret_keys)
+    contextvars.Context().run(
+        _run_in_context, stack, recording, config, secret_keys, stack_outputs or {}
+    )
     return recording
 
 
 def _run_in_context(
-    stack: str, recording: Recording, config: dict[str, str], secret_keys: list[str]
+    stack: str,
+    recording: Recording,
+    config: dict[str, str],
+    secret_keys: list[str],
+    stack_outputs: dict[str, dict[str, Any]],
 ) -> None:
     from components import program  # imported late: the program imports the Pulumi SDKs
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        mocks = DataopsMocks(recording)
+        mocks = DataopsMocks(recording, stack_outputs)
         monitor = RecordingMonitor(mocks, recording)
         # set_mocks registers the root Stack itself, so run_in_stack must not be used (it
         # would try to create a second root). preview=False: applies run, as in `up`.
+        # The organization a DIY backend gives every stack ("organization").
         pulumi.runtime.set_mocks(
-            mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+            mocks,
+            project=PROJECT,
+            stack=stack,
+            preview=False,
+            monitor=monitor,
+            organization=OFFLINE_ORGANIZATION,
         )
         pulumi.runtime.set_all_config(config, secret_keys)
         try:
@@ -201,11 +224,20 @@ def _run_in_context(
 
 
 def render_stack_file(stack_file: StackFile) -> Plan:
-    """Run the program for one stack file under fresh mocks and return its plan."""
+    """Run the program for one stack file under fresh mocks and return its plan.
+
+    A sandbox's base stack is rendered first, from its own stack file beside this one:
+    its outputs are what the sandbox's StackReference reads.
+    """
     # Validate before the runtime starts, so a bad config registers nothing at all.
     stack_config = validate_stack(stack_file)
     config, secret_keys = stack_file.pulumi_config()
-    recording = run_program(stack_file.stack, config, secret_keys)
+    references = (
+        _base_outputs(stack_file, stack_config)
+        if isinstance(stack_config, SandboxStackConfig)
+        else {}
+    )
+    recording = run_program(stack_file.stack, config, secret_keys, stack_outputs=references)
     resources = list(recording.resources)
     check_unique_identity(resources)
     return Plan(
@@ -220,3 +252,18 @@ def render_stack_file(stack_file: StackFile) -> Plan:
 
 def render_stack(stack: str, root: Path = PROJECT_ROOT) -> Plan:
     return render_stack_file(read_stack_file(root, stack))
+
+
+def _base_outputs(stack_file: StackFile, config: SandboxStackConfig) -> dict[str, dict[str, Any]]:
+    """The base stack's outputs as a sandbox reads them, from its offline render."""
+    # Imported late: components.sandbox imports the Pulumi SDKs.
+    from components.sandbox import base_problem, base_stack_reference
+
+    base = config.sandbox.base_stack
+    # Beside the sandbox's file; a file given by a relative name is the project's.
+    root = stack_file.path.parent if stack_file.path.is_absolute() else PROJECT_ROOT
+    base_plan = render_stack_file(read_stack_file(root, base))
+    problem = base_problem(base_plan.outputs, config)
+    if problem is not None:
+        raise ConfigError(stack_file.file_name, f"{PROJECT}:sandbox.baseStack", problem)
+    return {base_stack_reference(OFFLINE_ORGANIZATION, PROJECT, base): base_plan.outputs}

@@ -95,6 +95,8 @@ class PlannedResource:
     # Replacement and update options the engine acts on (ResourceOptions).
     delete_before_replace: bool = False
     ignore_changes: tuple[str, ...] = ()
+    # Read, not managed: a resource the program only looks up by id (a StackReference).
+    read: bool = False
     # Its id and outputs as the mocks computed them (not part of the plan's JSON): what the
     # access check uses to tell which principal a grant names.
     outputs: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -214,6 +216,27 @@ class RecordingMonitor(MockMonitor):
                     outputs={"id": response.id, **_struct_to_plain(response.object)},
                 )
             )
+        return response
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        # A read resource (StackReference) is in the engine's snapshot too, where stack
+        # policies see it; the plan records it, marked as read.
+        response = super().ReadResource(request)  # type: ignore[no-untyped-call]
+        self.recording.resources.append(
+            PlannedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                inputs={"name": request.id},
+                dependencies=tuple(sorted(set(request.dependencies))),
+                provider=_provider_urn(request.provider),
+                protect=False,
+                custom=True,
+                read=True,
+                outputs={"id": request.id},
+            )
+        )
         return response
 
     def GetDeploymentInfo(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
@@ -567,16 +590,39 @@ INVOKE_RESULTS: dict[str, InvokeResult] = {
 }
 
 
-class DataopsMocks(pulumi.runtime.Mocks):
-    """Deterministic mocks: state is inputs plus the provider's computed outputs."""
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
-    def __init__(self, recording: Recording) -> None:
+
+class MissingStackReferenceError(KeyError):
+    """The program references a stack the engine was given no outputs of."""
+
+
+class DataopsMocks(pulumi.runtime.Mocks):
+    """Deterministic mocks: state is inputs plus the provider's computed outputs.
+
+    ``stack_outputs``: the outputs of the stacks the program may reference, by fully
+    qualified name (``organization/dataops/dev``), from their own offline renders.
+    """
+
+    def __init__(
+        self, recording: Recording, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> None:
         self.recording = recording
         self._provider_inputs: dict[str, Mapping[str, Any]] = {}  # by provider id
+        self._stack_outputs = dict(stack_outputs or {})
 
     def new_resource(
         self, args: pulumi.runtime.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == STACK_REFERENCE:
+            # What the engine reads from the backend: the referenced stack's outputs.
+            target = str(args.resource_id or args.inputs.get("name"))
+            if target not in self._stack_outputs:
+                raise MissingStackReferenceError(
+                    f"no offline render of the referenced stack {target}"
+                )
+            outputs = dict(self._stack_outputs[target])
+            return target, {"name": target, "outputs": outputs, "secretOutputNames": []}
         if args.typ.startswith("pulumi:providers:"):
             provider_id = stable_uuid("provider", args.name)
             self._provider_inputs[provider_id] = args.inputs

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.config import PROJECT
+from components.config import PROJECT, SandboxStackConfig
 from dataops.engine import Plan
 from policy.rules import (
     RULES,
     STACK,
     Enforcement,
     Resource,
+    SandboxContext,
     StackContext,
     Violation,
     enforcement,
@@ -49,9 +50,16 @@ def plan_resources(plan: Plan) -> list[Resource]:
 
 
 def plan_context(plan: Plan, secret_values: frozenset[str] = frozenset()) -> StackContext:
+    config = plan.config
+    if isinstance(config, SandboxStackConfig):
+        return StackContext(
+            tier=config.environment.value,
+            secret_values=secret_values,
+            sandbox=SandboxContext.of(config.names),
+        )
     return StackContext(
-        tier=plan.config.environment.value,
-        main_branch=plan.config.source_control.main_branch,
+        tier=config.environment.value,
+        main_branch=config.source_control.main_branch,
         secret_values=secret_values,
     )
 

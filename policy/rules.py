@@ -36,11 +36,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from components.sandbox_names import SandboxNames
 from components.secret_keys import SecretKey
 from components.tiers import TIERS as TIER_TABLE
-from components.tiers import TierTraits
+from components.tiers import Tier, TierTraits
 
 TIERS = frozenset(str(tier) for tier in TIER_TABLE)
+# The sandboxes' tier, bound by the sandbox rules; the platform rules judge what only a
+# platform stack creates (a protected main branch, bound catalogs, workspace settings).
+SANDBOX_TIERS = frozenset(str(tier) for tier, row in TIER_TABLE.items() if row.sandbox)
+PLATFORM_TIERS = TIERS - SANDBOX_TIERS
 # The tiers whose row says production: rules about production data only apply there.
 PRODUCTION_TIERS = frozenset(str(tier) for tier, row in TIER_TABLE.items() if row.production)
 
@@ -96,6 +101,14 @@ WORKSPACE_CONF = "databricks:index/workspaceConf:WorkspaceConf"
 IP_ACCESS_LIST = "databricks:index/ipAccessList:IpAccessList"
 LEGACY_ACCESS = "databricks:index/disableLegacyAccessSetting:DisableLegacyAccessSetting"
 LEGACY_DBFS = "databricks:index/disableLegacyDbfsSetting:DisableLegacyDbfsSetting"
+NOTEBOOK = "databricks:index/notebook:Notebook"
+WORKSPACE_FILE = "databricks:index/workspaceFile:WorkspaceFile"
+DIRECTORY = "databricks:index/directory:Directory"
+PERMISSIONS = "databricks:index/permissions:Permissions"
+SECRET_SCOPE = "databricks:index/secretScope:SecretScope"
+SECRET = "databricks:index/secret:Secret"
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+DATABRICKS_PROVIDER = "pulumi:providers:databricks"
 SECURITY_MONITORING = (
     "databricks:index/enhancedSecurityMonitoringWorkspaceSetting:"
     "EnhancedSecurityMonitoringWorkspaceSetting"
@@ -147,6 +160,22 @@ class Resource:
 
 
 @dataclass(frozen=True)
+class SandboxContext:
+    """What the sandbox rules judge a sandbox's resources against: its namespace's names
+    (``components/sandbox_names.py``, as the program derives them) and the sandbox size
+    of its tier's row."""
+
+    names: SandboxNames
+    node_types: tuple[str, ...]
+    max_job_minutes: int | None
+
+    @classmethod
+    def of(cls, names: SandboxNames) -> SandboxContext:
+        row = TIER_TABLE[Tier.SANDBOX]
+        return cls(names, row.sandbox_node_types, row.sandbox_max_job_minutes)
+
+
+@dataclass(frozen=True)
 class StackContext:
     """What the rules know of the stack beyond its resources."""
 
@@ -155,6 +184,9 @@ class StackContext:
     # Values of the stack's secure config keys: decrypted ones in the pack, the engine's
     # placeholders offline. An output holding one exports a secret.
     secret_values: frozenset[str] = frozenset()
+    # A sandbox's namespace; None outside sandboxes, or when its config cannot be read
+    # (then nothing is inside the namespace).
+    sandbox: SandboxContext | None = None
 
 
 @dataclass(frozen=True)
@@ -177,7 +209,7 @@ class ResourceRule:
     description: str
     types: frozenset[str]
     check: ResourceCheck
-    tiers: frozenset[str] = TIERS
+    tiers: frozenset[str] = PLATFORM_TIERS
     # The Security Analysis Tool checks the rule decides before deploy (check ids).
     sat: tuple[str, ...] = ()
 
@@ -194,7 +226,7 @@ class StackRule:
     name: str
     description: str
     check: StackCheck
-    tiers: frozenset[str] = TIERS
+    tiers: frozenset[str] = PLATFORM_TIERS
     sat: tuple[str, ...] = ()
 
     def violations(self, resources: Sequence[Resource], context: StackContext) -> list[Finding]:
@@ -208,7 +240,8 @@ def enforcement(rule: Rule, tier: str | None) -> Enforcement:
     """As the tier's row says (mandatory in staging and prod, advisory in dev), disabled
     where the rule does not apply."""
     if tier is None or tier not in TIERS:
-        return Enforcement.MANDATORY
+        # As in prod, the strictest platform tier (a sandbox always says it is one).
+        tier = str(Tier.PROD)
     if tier not in rule.tiers:
         return Enforcement.DISABLED
     mandatory = next(row for key, row in TIER_TABLE.items() if key == tier).mandatory_policy
@@ -234,7 +267,24 @@ def stack_context_from_config(config: Mapping[str, str]) -> StackContext:
         for key in SECRET_CONFIG_KEYS
         if isinstance(value := config.get(f"{PROJECT}:{key}"), str) and value
     )
-    return StackContext(tier=tier, main_branch=main_branch, secret_values=secrets)
+    sandbox = _sandbox_context(config.get(f"{PROJECT}:sandbox")) if tier in SANDBOX_TIERS else None
+    return StackContext(tier=tier, main_branch=main_branch, secret_values=secrets, sandbox=sandbox)
+
+
+def _sandbox_context(text: str | None) -> SandboxContext | None:
+    """The namespace from the sandbox's config (user, branch, base stack), as the program
+    derives it; None when the config cannot be read."""
+    try:
+        settings = json.loads(text or "")
+    except ValueError:
+        return None
+    if not isinstance(settings, dict):
+        return None
+    user, branch = settings.get("user"), settings.get("branch")
+    base = settings.get("baseStack", "dev")
+    if not (isinstance(user, str) and isinstance(branch, str) and isinstance(base, str)):
+        return None
+    return SandboxContext.of(SandboxNames(user.strip().lower(), branch, base))
 
 
 def _show(value: Any) -> str:
@@ -878,6 +928,215 @@ def _prod_data_protected(resource: Resource, context: StackContext) -> Iterator[
         )
 
 
+# ---------------------------------------------------------------------------- sandboxes
+
+# What a sandbox may create: workspace objects of its own namespace, and the reference to
+# its base stack. Anything else (an Azure resource, an account-level object, a catalog, a
+# cluster policy, a warehouse) belongs to a platform stack.
+SANDBOX_TYPES = frozenset(
+    {SCHEMA, GRANTS, JOB, PERMISSIONS, NOTEBOOK, WORKSPACE_FILE, DIRECTORY, SECRET_SCOPE}
+    | {SECRET, STACK_REFERENCE, DATABRICKS_PROVIDER}
+)
+# Account-level Databricks objects, named as such in the message (they are outside the
+# allowlist anyway).
+_ACCOUNT_TYPES = frozenset(
+    {METASTORE, METASTORE_ASSIGNMENT, NCC_BINDING, NCC_RULE, NETWORK_POLICY, NETWORK_OPTION}
+    | {
+        "databricks:index/group:Group",
+        "databricks:index/user:User",
+        "databricks:index/servicePrincipal:ServicePrincipal",
+        "databricks:index/groupMember:GroupMember",
+        "databricks:index/mwsPermissionAssignment:MwsPermissionAssignment",
+        "databricks:index/accessControlRuleSet:AccessControlRuleSet",
+        "databricks:index/servicePrincipalFederationPolicy:ServicePrincipalFederationPolicy",
+    }
+)
+# The account console's host (https://learn.microsoft.com/azure/databricks/dev-tools/auth/):
+# a provider pointed there, or given an account id, acts at the account level.
+_ACCOUNT_HOST = "accounts.azuredatabricks.net"
+# The tiers whose stacks a sandbox must never read: those deployed by service principals
+# only, under mandatory rules (staging, prod); and other sandboxes.
+_UNREFERENCEABLE = frozenset(str(tier) for tier, row in TIER_TABLE.items() if row.mandatory_policy)
+
+
+def _sandbox_kind(resource_type: str) -> str:
+    if resource_type.startswith(("azure-native:", "pulumi:providers:azure-native")):
+        return "an Azure resource"
+    if resource_type in _ACCOUNT_TYPES:
+        return "an account-level Databricks object"
+    if resource_type.startswith(("github:", "azuredevops:", "pulumi:providers:")):
+        return "a resource outside the workspace"
+    return "not a sandbox object"
+
+
+def _sandbox_workspace_only(
+    resources: Sequence[Resource], context: StackContext
+) -> Iterator[Finding]:
+    for resource in resources:
+        kind = resource.type
+        if kind == STACK or kind.startswith(f"{PROJECT}:"):
+            continue  # the stack and the program's components hold no cloud object
+        if kind not in SANDBOX_TYPES:
+            yield Finding(
+                f"{resource.label} is {_sandbox_kind(kind)}; a sandbox creates workspace "
+                "objects of its namespace only (the platform stacks own the rest)",
+                resource.urn,
+            )
+        elif kind == DATABRICKS_PROVIDER:
+            host = resource.get("host")
+            if resource.get("accountId") or (isinstance(host, str) and _ACCOUNT_HOST in host):
+                yield Finding(
+                    f"{resource.label} is an account-level provider (accountId or the "
+                    "account console's host); a sandbox talks to its workspace only",
+                    resource.urn,
+                )
+
+
+def _sandbox_references(resources: Sequence[Resource], context: StackContext) -> Iterator[Finding]:
+    base = context.sandbox.names.base_stack if context.sandbox else None
+    for resource in resources:
+        if resource.type != STACK_REFERENCE:
+            continue
+        name = resource.get("name")
+        if not _known(name) or not isinstance(name, str):
+            continue
+        stack = name.rsplit("/", 1)[-1]
+        if stack in _UNREFERENCEABLE or stack.startswith("sandbox-"):
+            yield Finding(
+                f"{resource.label} reads the stack {name!r}; a sandbox never reads staging, "
+                "prod or another sandbox",
+                resource.urn,
+            )
+        elif base is not None and stack != base:
+            yield Finding(
+                f"{resource.label} reads the stack {name!r}, not its base stack {base!r}",
+                resource.urn,
+            )
+
+
+def _sandbox_schedules_paused(resource: Resource, context: StackContext) -> Iterator[str]:
+    for trigger in ("schedule", "trigger", "continuous"):
+        if resource.get(trigger) is None:
+            continue
+        status = resource.get(f"{trigger}.pauseStatus")
+        if _known(status) and status != "PAUSED":
+            yield (
+                f"{trigger}.pauseStatus is {_show(status)}: a sandbox job runs only when its "
+                "developer starts it"
+            )
+
+
+def _job_clusters(resource: Resource) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Every cluster spec of a job: its job clusters and any task's own new cluster."""
+    for index, cluster in enumerate(resource.get("jobClusters") or []):
+        spec = cluster.get("newCluster") if isinstance(cluster, Mapping) else None
+        if isinstance(spec, Mapping):
+            yield f"jobClusters[{index}].newCluster", spec
+    for index, task in enumerate(resource.get("tasks") or []):
+        spec = task.get("newCluster") if isinstance(task, Mapping) else None
+        if isinstance(spec, Mapping):
+            yield f"tasks[{index}].newCluster", spec
+
+
+def _sandbox_cluster_size(resource: Resource, context: StackContext) -> Iterator[str]:
+    sandbox = context.sandbox
+    allowed = sandbox.node_types if sandbox else ()
+    for where, spec in _job_clusters(resource):
+        workers = _number(spec.get("numWorkers"))
+        if spec.get("autoscale") is not None or (workers is not None and workers > 0):
+            yield f"{where} has workers: a sandbox job cluster is single-node (numWorkers 0)"
+        for key in ("nodeTypeId", "driverNodeTypeId"):
+            node = spec.get(key)
+            if key == "nodeTypeId" and node is None:
+                yield f"{where}.nodeTypeId is unset; a sandbox names one of {', '.join(allowed)}"
+            elif node is not None and _known(node) and allowed and node not in allowed:
+                yield (
+                    f"{where}.{key} is {node!r}, bigger than a sandbox gets; one of "
+                    f"{', '.join(allowed)}"
+                )
+    longest = sandbox.max_job_minutes if sandbox else None
+    timeout = _run_timeout(resource)
+    if longest is not None and (timeout is None or timeout > longest * 60):
+        shown = "unset" if timeout is None else f"{int(timeout)} seconds"
+        yield (
+            f"the run's timeout is {shown} (timeoutSeconds, or every task's): a sandbox run "
+            f"stops within {longest} minutes"
+        )
+
+
+def _run_timeout(resource: Resource) -> float | None:
+    """The longest a run may take: the job's timeout, else (when every task has one) the
+    longest task's; None: unbounded (0 is no timeout in the Jobs API)."""
+    job = _number(resource.get("timeoutSeconds"))
+    if job:
+        return job
+    tasks = [_number(t.get("timeoutSeconds")) for t in resource.get("tasks") or []]
+    if not tasks or any(not t for t in tasks):
+        return None
+    return max(t for t in tasks if t)
+
+
+def _sandbox_jobs_personal(resource: Resource, context: StackContext) -> Iterator[str]:
+    owner = context.sandbox.names.user if context.sandbox else None
+    user = resource.get("runAs.userName")
+    if _known(user) and (owner is None or user != owner):
+        yield f"runAs.userName is {_show(user)}: a sandbox job runs as its developer {owner}"
+    emails = resource.get("emailNotifications.onFailures") or []
+    others = [e for e in emails if e != owner]
+    if others:
+        yield f"emailNotifications.onFailures mails {others}: a sandbox tells its developer only"
+    if resource.get("webhookNotifications") is not None:
+        yield "webhookNotifications is set: a sandbox posts to no team channel"
+
+
+def _under(path: Any, folder: str) -> bool:
+    return isinstance(path, str) and (path == folder or path.startswith(f"{folder}/"))
+
+
+def _sandbox_namespace(resource: Resource, context: StackContext) -> Iterator[str]:
+    if context.sandbox is None:
+        yield "the stack's dataops:sandbox config cannot be read: no namespace to be inside"
+        return
+    names = context.sandbox.names
+    folder = names.code_folder
+    checks: list[tuple[str, Any, bool]] = []
+    if resource.type == SCHEMA:
+        name = resource.get("name")
+        checks.append(
+            ("name", name, isinstance(name, str) and name.startswith(names.schema_prefix))
+        )
+    elif resource.type == GRANTS:
+        schema = resource.get("schema")
+        inside = isinstance(schema, str) and schema.split(".", 1)[-1].startswith(
+            names.schema_prefix
+        )
+        checks.append(("schema", schema, inside))
+        for key in ("catalog", "metastore", "externalLocation", "storageCredential", "table"):
+            if resource.get(key) is not None:
+                checks.append((key, resource.get(key), False))
+    elif resource.type == JOB:
+        name = resource.get("name")
+        checks.append(("name", name, isinstance(name, str) and names.namespace in name))
+    elif resource.type in (NOTEBOOK, WORKSPACE_FILE, DIRECTORY):
+        checks.append(("path", resource.get("path"), _under(resource.get("path"), folder)))
+    elif resource.type == PERMISSIONS:
+        path = resource.get("directoryPath")
+        if path is not None:
+            checks.append(("directoryPath", path, _under(path, folder)))
+        elif resource.get("jobId") is None:
+            checks.append(("object", "not a job or the sandbox's folder", False))
+    elif resource.type in (SECRET_SCOPE, SECRET):
+        key = "name" if resource.type == SECRET_SCOPE else "scope"
+        scope = resource.get(key)
+        checks.append((key, scope, scope == names.secret_scope))
+    for key, value, inside in checks:
+        if _known(value) and not inside:
+            yield (
+                f"{key} {_show(value)} is outside the sandbox's namespace {names.namespace} "
+                f"(schemas {names.schema_prefix}*, code under {folder}, jobs named with it)"
+            )
+
+
 # -------------------------------------------------------------------------------- rules
 
 PROD_ONLY = PRODUCTION_TIERS
@@ -973,6 +1232,7 @@ RULES: tuple[Rule, ...] = (
         "no-secret-outputs",
         "No stack output exports a secret in clear.",
         _no_secret_outputs,
+        tiers=TIERS,
     ),
     ResourceRule(
         "dashboards-use-viewer-credentials",
@@ -1091,6 +1351,50 @@ RULES: tuple[Rule, ...] = (
         _public_front_end_allow_list,
         tiers=PROD_ONLY,
         sat=("NS-5",),
+    ),
+    StackRule(
+        "sandbox-workspace-objects-only",
+        "A sandbox creates no Azure resource and no account-level object: workspace objects "
+        "of its namespace and the reference to its base stack only.",
+        _sandbox_workspace_only,
+        tiers=SANDBOX_TIERS,
+    ),
+    StackRule(
+        "sandbox-reads-its-base-only",
+        "A sandbox reads its base stack's outputs, never staging's, prod's or another sandbox's.",
+        _sandbox_references,
+        tiers=SANDBOX_TIERS,
+    ),
+    ResourceRule(
+        "sandbox-schedules-paused",
+        "A sandbox job has no running schedule, trigger or continuous run.",
+        frozenset({JOB}),
+        _sandbox_schedules_paused,
+        tiers=SANDBOX_TIERS,
+    ),
+    ResourceRule(
+        "sandbox-cluster-size",
+        "A sandbox job's clusters are single-node, of the sandbox's node types, and a run "
+        "stops within the sandbox's time limit.",
+        frozenset({JOB}),
+        _sandbox_cluster_size,
+        tiers=SANDBOX_TIERS,
+    ),
+    ResourceRule(
+        "sandbox-jobs-personal",
+        "A sandbox job runs as its developer and reports failures to them only.",
+        frozenset({JOB}),
+        _sandbox_jobs_personal,
+        tiers=SANDBOX_TIERS,
+    ),
+    ResourceRule(
+        "sandbox-namespace",
+        "Every sandbox object carries its namespace: schemas sbx_<namespace>_*, code under "
+        "the developer's sandbox folder, jobs and secret scope named with it.",
+        frozenset({SCHEMA, GRANTS, JOB, NOTEBOOK, WORKSPACE_FILE, DIRECTORY, PERMISSIONS})
+        | frozenset({SECRET_SCOPE, SECRET}),
+        _sandbox_namespace,
+        tiers=SANDBOX_TIERS,
     ),
 )
 

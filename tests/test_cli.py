@@ -158,7 +158,7 @@ def test_validate_all_passes_on_the_shipped_stacks() -> None:
         "Pulumi.dev.yaml: ok (dev)",
         "Pulumi.prod.yaml: ok (prod)",
         "Pulumi.staging.yaml: ok (staging)",
-        "shared singletons: one owner each across 3 stacks",
+        "shared singletons: one owner each across 3 platform stacks",
     ]
 
 

@@ -135,8 +135,8 @@ BAD_CONFIG: list[tuple[str, str, Callable[[Config], None], str]] = [
         "not-an-environment",
         "prod",
         _set("dataops:environment", "production"),
-        "Pulumi.prod.yaml: dataops:environment: 'production' is not one of 'dev', 'staging' "
-        "or 'prod'",
+        "Pulumi.prod.yaml: dataops:environment: 'production' is not one of 'dev', 'sandbox', "
+        "'staging' or 'prod'",
     ),
     (
         "not-an-email",

@@ -37,6 +37,7 @@ from plan_helpers import (
 
 from components import program
 from components.config import MEDALLION_SCHEMAS, ConfigError, StackConfig
+from components.principals import Principal
 from components.pulumi_config import read_stack_config
 from components.workspace_code import WorkspaceCode, WorkspaceCodeArgs
 from dataops.engine import PROJECT_ROOT, Plan, PlannedResource
@@ -186,9 +187,9 @@ def _code_only(root: Path) -> Callable[[], None]:
         names = config.names(pulumi.get_stack())
         args = WorkspaceCodeArgs(
             folder=names.code_folder,
-            deployer_application_id=deployer.application_id,
+            manager=Principal.service_principal(deployer.application_id),
             reader_groups=[names.group(group) for group in config.identity.group_names()],
-            reader_application_id=None,
+            reader=None,
             repo_root=root,
         )
         WorkspaceCode("code", args)

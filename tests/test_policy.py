@@ -736,7 +736,8 @@ def test_unprotected_prod_data_violates() -> None:
 
 
 def test_rules_are_mandatory_in_staging_and_prod_and_advisory_in_dev() -> None:
-    for rule in RULES:
+    platform_rules = [rule for rule in RULES if not rule.name.startswith("sandbox-")]
+    for rule in platform_rules:
         prod_only = rule.name.startswith("prod-")
         assert enforcement(rule, "prod") is Enforcement.MANDATORY, rule.name
         assert enforcement(rule, "staging") is (
@@ -750,8 +751,23 @@ def test_rules_are_mandatory_in_staging_and_prod_and_advisory_in_dev() -> None:
             Enforcement.ADVISORY if in_dev else Enforcement.DISABLED
         ), rule.name
         assert in_dev or prod_only or rule.tiers == frozenset({"staging", "prod"}), rule.name
-        # A pack run where the tier cannot be read enforces everything.
+        # A pack run where the tier cannot be read enforces everything prod does.
         assert enforcement(rule, None) is Enforcement.MANDATORY, rule.name
+        # The platform rules judge what only a platform stack creates; in a sandbox only
+        # the generic ones bind (mandatory: a sandbox is deployed from a laptop).
+        generic = rule.name == "no-secret-outputs"
+        assert enforcement(rule, "sandbox") is (
+            Enforcement.MANDATORY if generic else Enforcement.DISABLED
+        ), rule.name
+
+
+def test_sandbox_rules_are_mandatory_in_sandboxes_only() -> None:
+    sandbox_rules = [rule for rule in RULES if rule.name.startswith("sandbox-")]
+    assert len(sandbox_rules) == 6
+    for rule in sandbox_rules:
+        assert enforcement(rule, "sandbox") is Enforcement.MANDATORY, rule.name
+        for tier in ("dev", "staging", "prod", None):
+            assert enforcement(rule, tier) is Enforcement.DISABLED, (rule.name, tier)
 
 
 def test_the_pack_registers_every_rule_at_the_enforcement_of_the_tier() -> None:
@@ -850,7 +866,13 @@ def test_the_pack_the_cli_runs_registers_every_rule_and_stops_a_violation(
     info = running_pack.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
     assert info.name == "dataops"
     assert [p.name for p in info.policies] == [rule.name for rule in RULES]
-    assert {p.enforcementLevel for p in info.policies} == {analyzer_pb2.MANDATORY}
+    # The tier cannot be read here: everything prod enforces is mandatory; the sandbox
+    # rules, which bind sandboxes only, are off.
+    levels = {p.name: p.enforcementLevel for p in info.policies}
+    assert {n for n, level in levels.items() if level == analyzer_pb2.DISABLED} == {
+        rule.name for rule in RULES if rule.name.startswith("sandbox-")
+    }
+    assert set(levels.values()) == {analyzer_pb2.MANDATORY, analyzer_pb2.DISABLED}
 
     zero = {**PROTECTED_MAIN, "requiredPullRequestReviews": [{"requiredApprovingReviewCount": 0}]}
     urn = "urn:pulumi:prod::dataops::github:index/branchProtection:BranchProtection::protect-main"

@@ -46,7 +46,7 @@ from components.config.jobs import (
     NotificationsConfig,
     ScheduleConfig,
 )
-from components.config.load import check_shared_singletons, load_stack_config
+from components.config.load import AnyStackConfig, check_shared_singletons, load_stack_config
 from components.config.observability import (
     LogAnalyticsConfig,
     ObservabilityConfig,
@@ -54,6 +54,12 @@ from components.config.observability import (
     WarehouseConfig,
 )
 from components.config.rules import CROSS_FIELD_RULES, CrossFieldRule
+from components.config.sandbox import (
+    SANDBOX_SECRET_KEYS,
+    SandboxClusterConfig,
+    SandboxSettings,
+    SandboxStackConfig,
+)
 from components.config.source_control import (
     AzureDevopsConfig,
     BranchProtectionConfig,
@@ -85,8 +91,10 @@ __all__ = [
     "FOREIGN_NAMESPACES",
     "MEDALLION_SCHEMAS",
     "PROJECT",
+    "SANDBOX_SECRET_KEYS",
     "SECRET_KEYS",
     "TIERS",
+    "AnyStackConfig",
     "AzureConfig",
     "AzureDevopsConfig",
     "BranchProtectionConfig",
@@ -116,6 +124,9 @@ __all__ = [
     "PrivateLinkConfig",
     "Privilege",
     "RunHistoryConfig",
+    "SandboxClusterConfig",
+    "SandboxSettings",
+    "SandboxStackConfig",
     "ScheduleConfig",
     "SchemaConfig",
     "SecretKey",

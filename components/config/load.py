@@ -16,9 +16,11 @@ from components.config.credentials import (
     ciphertext_problem,
     credentials_in,
 )
+from components.config.sandbox import SandboxStackConfig
 from components.config.stack import StackConfig
 from components.config.types import PROJECT, ConfigError, _camel, _PathError
 from components.secret_keys import SECRET_KEYS
+from components.tiers import Tier
 
 # --------------------------------------------------------------------------- helpers
 
@@ -90,7 +92,13 @@ _BOUNDS: Mapping[str, str] = {
 }
 
 
-def _error_line(stack_file: str, error: Mapping[str, Any]) -> ConfigError:
+# What one stack file holds: a platform stack, or a developer's sandbox.
+AnyStackConfig = StackConfig | SandboxStackConfig
+
+
+def _error_line(
+    stack_file: str, error: Mapping[str, Any], model: type[BaseModel] = StackConfig
+) -> ConfigError:
     loc: list[str | int] = list(error["loc"])
     kind = error["type"]
     ctx = error.get("ctx") or {}
@@ -101,7 +109,7 @@ def _error_line(stack_file: str, error: Mapping[str, Any]) -> ConfigError:
         message = str(original)
     elif kind == "extra_forbidden":
         key = str(loc[-1])
-        known = _known_keys(StackConfig, loc[:-1])
+        known = _known_keys(model, loc[:-1])
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
         message = f"unknown key {key!r}{hint}"
@@ -131,7 +139,7 @@ def load_stack_config(
     foreign: Mapping[str, Any] | None = None,
     foreign_secure_keys: frozenset[str] = frozenset(),
     ciphertexts: Mapping[str, Any] | None = None,
-) -> StackConfig:
+) -> AnyStackConfig:
     """Validate the ``dataops:*`` values of one stack (keys without the namespace).
 
     ``values`` holds plain values (objects may also arrive as JSON strings, as
@@ -140,6 +148,7 @@ def load_stack_config(
     ``foreign`` holds the other namespaces' values by full key (``github:token``), with
     ``foreign_secure_keys`` those given as ``secure:``; ``ciphertexts`` maps full keys to
     what follows ``secure:`` in the stack file, where it is known (offline).
+    A stack whose ``environment`` is ``sandbox`` is a :class:`SandboxStackConfig`.
     Raises :class:`ConfigError` on the first problem.
     """
     foreign = foreign or {}
@@ -176,10 +185,13 @@ def load_stack_config(
             raise ConfigError(stack_file, f"{PROJECT}:{_camel(field)}", "is not a config key")
     plain["secretsSet"] = frozenset(k for k in secure_keys if k in SECRET_KEYS)
     plain["stackName"] = stack if stack is not None else _stack_of(stack_file)
+    model: type[StackConfig | SandboxStackConfig] = (
+        SandboxStackConfig if plain.get("environment") == Tier.SANDBOX else StackConfig
+    )
     try:
-        return StackConfig.model_validate(plain)
+        return model.model_validate(plain)
     except ValidationError as exc:
-        raise _error_line(stack_file, exc.errors()[0]) from None
+        raise _error_line(stack_file, exc.errors()[0], model) from None
 
 
 def _check_ciphertexts(stack_file: str, ciphertexts: Mapping[str, Any]) -> None:

@@ -71,8 +71,12 @@ _GITHUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _WORKSPACE_PATH = re.compile(r"^/[^\x00\n]*[^/]$")
 
 
+def valid_email(value: str) -> bool:
+    return _EMAIL.match(value) is not None
+
+
 def _email(value: str) -> str:
-    if not _EMAIL.match(value):
+    if not valid_email(value):
         raise ValueError(f"{value!r} is not an email")
     return value.lower()
 
