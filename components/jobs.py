@@ -151,7 +151,9 @@ class JobsArgs:
     checkpoint_zone: str
     company: str
     seed_sample_data: bool
-    # The integration tests' grant checks (components/grants.py).
+    # The integration tests' grant checks (components/grants.py), naming schemas as they
+    # are in the catalog: with a schema_prefix, the prefixed names (the job code uses them
+    # as given).
     grant_checks: Sequence[Mapping[str, Any]]
     # Where the uploaded notebooks are, by path under the code folder.
     notebook_paths: Mapping[str, str]
@@ -171,6 +173,10 @@ class JobsArgs:
     history_schema: str
     history_retention_days: int
     slack_webhook_url: pulumi.Input[str] | None = None
+    # Prepended to the medallion's schema names (a sandbox's own schemas in the dev
+    # catalog); empty: bronze, silver and gold. Only the medallion and the integration
+    # tests take it: the run history has its own schema.
+    schema_prefix: str = ""
     # What every job waits for: its code, the run-as role, the data it reads and writes.
     ready: Sequence[pulumi.Resource] = field(default=())
     # Groups and principals the ACLs name exist in the workspace only once these do.
@@ -429,27 +435,38 @@ class Jobs(pulumi.ComponentResource):
         )
 
     def _medallion_tasks(self, args: JobsArgs) -> list[databricks.JobTaskArgs]:
-        catalog = args.catalog
+        catalog, prefix = args.catalog, args.schema_prefix
         seed = "true" if args.seed_sample_data else "false"
-        # The names are checked now, so a typo fails the plan, not the first run.
-        jp.MEDALLION_BRONZE.values(
-            catalog=catalog, landing_path="-", checkpoint_path="-", seed_sample_data=seed
+        bronze = jp.MEDALLION_BRONZE
+        # The names and the prefix are checked now, so a typo fails the plan, not the
+        # first run.
+        bronze.values(
+            catalog=catalog,
+            schema_prefix=prefix,
+            landing_path="-",
+            checkpoint_path="-",
+            seed_sample_data=seed,
         )
         bronze_parameters = pulumi.Output.all(
             args.zone_urls[args.landing_zone],
             args.zone_urls[args.checkpoint_zone],
         ).apply(
-            lambda urls: jp.MEDALLION_BRONZE.values(
-                catalog=catalog,
-                landing_path=landing_path(str(urls[0]), args.company),
-                checkpoint_path=checkpoint_path(str(urls[1])),
-                seed_sample_data=seed,
+            lambda urls: bronze.task_parameters(
+                bronze.values(
+                    catalog=catalog,
+                    schema_prefix=prefix,
+                    landing_path=landing_path(str(urls[0]), args.company),
+                    checkpoint_path=checkpoint_path(str(urls[1])),
+                    seed_sample_data=seed,
+                )
             )
         )
         steps: list[tuple[jp.EntryPoint, pulumi.Input[Mapping[str, str]]]] = [
-            (jp.MEDALLION_BRONZE, bronze_parameters),
-            (jp.MEDALLION_SILVER, jp.MEDALLION_SILVER.values(catalog=catalog)),
-            (jp.MEDALLION_GOLD, jp.MEDALLION_GOLD.values(catalog=catalog)),
+            (bronze, bronze_parameters),
+            *(
+                (entry, entry.task_parameters(entry.values(catalog=catalog, schema_prefix=prefix)))
+                for entry in (jp.MEDALLION_SILVER, jp.MEDALLION_GOLD)
+            ),
         ]
         tasks = []
         previous: str | None = None
@@ -469,8 +486,12 @@ class Jobs(pulumi.ComponentResource):
 
     def _integration_tasks(self) -> list[databricks.JobTaskArgs]:
         args = self._args
-        parameters = jp.INTEGRATION_TESTS.values(
-            catalog=args.catalog, grant_checks=json.dumps(list(args.grant_checks))
+        parameters = jp.INTEGRATION_TESTS.task_parameters(
+            jp.INTEGRATION_TESTS.values(
+                catalog=args.catalog,
+                schema_prefix=args.schema_prefix,
+                grant_checks=json.dumps(list(args.grant_checks)),
+            )
         )
         refresh_first = args.jobs.integration_tests.run_medallion_first
         tests = databricks.JobTaskArgs(

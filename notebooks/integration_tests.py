@@ -5,6 +5,7 @@
 # MAGIC Schemas and tables exist, grants hold, a sample query returns rows. The result is one
 # MAGIC JSON document: the notebook's exit value when every check passed, the error of the
 # MAGIC failed run otherwise; one row per check is appended to `results_table` either way.
+# MAGIC With `schema_prefix`, the medallion's schemas checked are `<schema_prefix>bronze` etc.
 # MAGIC Logic: `dataops_jobs/integration.py`.
 
 # COMMAND ----------
@@ -15,9 +16,8 @@ from dataops_jobs.notebook import read_parameters
 
 values = read_parameters(dbutils.widgets, jp.INTEGRATION_TESTS)
 catalog = values[jp.CATALOG]
-results_table = values[jp.RESULTS_TABLE] or integration.quote(
-    catalog, jp.BRONZE, jp.INTEGRATION_RESULTS_TABLE
-)
+schema_prefix = values[jp.SCHEMA_PREFIX]
+results_table = values[jp.RESULTS_TABLE] or integration.results_table(catalog, schema_prefix)
 expected_tables = integration.parse_expected_tables(values[jp.EXPECTED_TABLES])
 grant_checks = integration.GrantCheck.from_json(values[jp.GRANT_CHECKS])
 
@@ -28,6 +28,7 @@ result = integration.run_checks(
     catalog,
     expected_tables=expected_tables,
     grant_checks=grant_checks,
+    schema_prefix=schema_prefix,
 )
 document = result.to_json()
 print(document)

@@ -3,8 +3,8 @@
 # MAGIC # Medallion: bronze
 # MAGIC
 # MAGIC Appends the landing files not ingested yet (`<landing_path>/orders/*.jsonl`,
-# MAGIC `<landing_path>/customers/*.csv`) to `<catalog>.bronze.orders|customers`, raw, with
-# MAGIC the source file and the ingestion time. Auto Loader's checkpoints under
+# MAGIC `<landing_path>/customers/*.csv`) to `<catalog>.<schema_prefix>bronze.orders|customers`,
+# MAGIC raw, with the source file and the ingestion time. Auto Loader's checkpoints under
 # MAGIC `checkpoint_path` remember what was read. Logic: `dataops_jobs/medallion.py`.
 
 # COMMAND ----------
@@ -15,6 +15,7 @@ from dataops_jobs.notebook import read_parameters
 
 values = read_parameters(dbutils.widgets, jp.MEDALLION_BRONZE)
 catalog = values[jp.CATALOG]
+schema_prefix = values[jp.SCHEMA_PREFIX]
 landing_path = values[jp.LANDING_PATH]
 checkpoint_path = values[jp.CHECKPOINT_PATH]
 seed = jp.parse_bool(jp.SEED_SAMPLE_DATA, values[jp.SEED_SAMPLE_DATA])
@@ -27,6 +28,8 @@ if seed:
 
 # COMMAND ----------
 
-appended = medallion.run_bronze(spark, catalog, landing_path, checkpoint_path, auto_loader=True)
+appended = medallion.run_bronze(
+    spark, catalog, landing_path, checkpoint_path, auto_loader=True, schema_prefix=schema_prefix
+)
 print(f"bronze: rows appended per table: {appended}")
 dbutils.notebook.exit(medallion.task_result("bronze", rows=appended))

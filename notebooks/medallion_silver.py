@@ -2,9 +2,10 @@
 # MAGIC %md
 # MAGIC # Medallion: silver
 # MAGIC
-# MAGIC Rebuilds `<catalog>.silver.orders|customers` from all of bronze: typed, validated, the
-# MAGIC latest valid version per key. Rejected records go to `<catalog>.silver.quarantine`
-# MAGIC with their reasons. Logic: `dataops_jobs/medallion.py`.
+# MAGIC Rebuilds `<catalog>.<schema_prefix>silver.orders|customers` from all of bronze: typed,
+# MAGIC validated, the latest valid version per key. Rejected records go to
+# MAGIC `<catalog>.<schema_prefix>silver.quarantine` with their reasons. Logic:
+# MAGIC `dataops_jobs/medallion.py`.
 
 # COMMAND ----------
 
@@ -16,6 +17,6 @@ values = read_parameters(dbutils.widgets, jp.MEDALLION_SILVER)
 
 # COMMAND ----------
 
-written = medallion.run_silver(spark, values[jp.CATALOG])
+written = medallion.run_silver(spark, values[jp.CATALOG], schema_prefix=values[jp.SCHEMA_PREFIX])
 print(f"silver: {written}")
 dbutils.notebook.exit(medallion.task_result("silver", **written))

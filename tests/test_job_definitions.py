@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -35,7 +36,7 @@ from plan_helpers import (
     single,
 )
 
-from components import program
+from components import platform, program
 from components.config import MEDALLION_SCHEMAS, ConfigError, StackConfig
 from components.principals import Principal
 from components.pulumi_config import read_stack_config
@@ -683,6 +684,57 @@ def test_only_prod_schedules_the_medallion(plan: PlanOf) -> None:
 
 def test_the_medallion_schemas_are_the_job_codes() -> None:
     assert MEDALLION_SCHEMAS == jp.MEDALLION_SCHEMAS
+
+
+# ---------------------------------------------------------------------- schema prefix
+
+SANDBOX = "sbx_ben_okafor_feature_orders_v2_3f9a1c2b7e_"
+
+
+def _with_schema_prefix(monkeypatch: pytest.MonkeyPatch, prefix: str) -> None:
+    """The jobs layer as a caller with a schema prefix builds it (no config sets one yet)."""
+    jobs_args = platform._jobs_args
+    monkeypatch.setattr(
+        platform,
+        "_jobs_args",
+        lambda *args: dataclasses.replace(jobs_args(*args), schema_prefix=prefix),
+    )
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_without_a_schema_prefix_no_task_names_one(plan: PlanOf, stack: str) -> None:
+    """The empty prefix is left to the notebooks' widget default: the jobs keep the
+    definitions they had before the parameter existed."""
+    for job in _jobs(plan(stack)):
+        for task in job.inputs["tasks"]:
+            parameters = task.get("notebookTask", {}).get("baseParameters", {})
+            assert jp.SCHEMA_PREFIX not in parameters, (job.name, task["taskKey"])
+
+
+def test_a_schema_prefix_reaches_the_medallion_and_integration_tasks(
+    monkeypatch: pytest.MonkeyPatch, stack_document: DocumentOf, render: Render
+) -> None:
+    _with_schema_prefix(monkeypatch, SANDBOX)
+    rendered = render("dev", stack_document("dev"))
+    medallion = _job(rendered, "medallion")
+    for key in ("bronze", "silver", "gold"):
+        parameters = _task(medallion, key)["notebookTask"]["baseParameters"]
+        assert (parameters["catalog"], parameters["schema_prefix"]) == ("dev", SANDBOX), key
+    tests = _task(_job(rendered, "integration-tests"), "integration_tests")
+    parameters = tests["notebookTask"]["baseParameters"]
+    assert (parameters["catalog"], parameters["schema_prefix"]) == ("dev", SANDBOX)
+    # Unprefixed: the notebook looks the medallion's tables up under the prefix.
+    assert parameters["expected_tables"] == ",".join(jp.MEDALLION_TABLES)
+    # The run history has a schema of its own.
+    assert jp.SCHEMA_PREFIX not in _git_sync_parameters(_job(rendered, "git-sync"))
+
+
+def test_a_bad_schema_prefix_fails_the_plan(
+    monkeypatch: pytest.MonkeyPatch, stack_document: DocumentOf, render: Render
+) -> None:
+    _with_schema_prefix(monkeypatch, "sbx-ben-")
+    with pytest.raises(ValueError, match=r"^medallion_bronze.py: schema_prefix 'sbx-ben-' is not"):
+        render("dev", stack_document("dev"))
 
 
 # -------------------------------------------------------------------- run-as and access

@@ -326,3 +326,134 @@ def test_expected_tables_are_schema_dot_table() -> None:
     assert integration.parse_expected_tables(" gold.a, ,silver.b ") == ("gold.a", "silver.b")
     with pytest.raises(ValueError, match=r"^expected_tables: 'prod.gold.a' is not schema.table$"):
         integration.parse_expected_tables("prod.gold.a")
+
+
+# ---------------------------------------------------------------------- schema prefix
+
+PREFIX = "sbx_ben_okafor_"
+
+
+def sandbox(**overrides: Rows | Exception) -> FakeSql:
+    """The staging catalog with a sandbox's schemas beside the medallion's own."""
+    schemas = SCHEMAS + [{"databaseName": f"{PREFIX}{s}"} for s in jp.MEDALLION_SCHEMAS]
+    answers: dict[str, Rows | Exception] = {
+        "SHOW SCHEMAS IN `staging`": schemas,
+        f"SHOW TABLES IN `staging`.`{PREFIX}gold`": GOLD_TABLES,
+        f"SHOW GRANTS ON SCHEMA `staging`.`{PREFIX}gold`": ANALYSTS_READ,
+        f"SELECT * FROM `staging`.`{PREFIX}gold`.`daily_revenue_by_segment` LIMIT 10": [
+            {"order_date": "2024-06-01", "segment": "smb", "revenue": 1}
+        ],
+    }
+    answers.update(overrides)
+    return FakeSql(answers)
+
+
+# As the jobs layer passes them for a sandbox: the grant plan's schema names, prefixed.
+SANDBOX_GRANTS = (
+    GrantCheck(
+        "analysts", "SCHEMA", f"{PREFIX}gold", must_have=("SELECT",), must_not_have=("MODIFY",)
+    ),
+)
+
+
+def run_prefixed(
+    sql: FakeSql, grant_checks: Sequence[GrantCheck] = SANDBOX_GRANTS
+) -> dict[str, object]:
+    result = integration.run_checks(
+        sql,
+        "staging",
+        expected_tables=("gold.daily_revenue_by_segment", "gold.customer_revenue"),
+        grant_checks=grant_checks,
+        schema_prefix=PREFIX,
+    )
+    document: dict[str, object] = json.loads(result.to_json())
+    return document
+
+
+def test_a_sandbox_is_checked_in_its_prefixed_schemas() -> None:
+    sql = sandbox()
+    document = run_prefixed(sql)
+    assert statuses(document) == {
+        f"schema exists: staging.{PREFIX}bronze": ("passed", ""),
+        f"schema exists: staging.{PREFIX}silver": ("passed", ""),
+        f"schema exists: staging.{PREFIX}gold": ("passed", ""),
+        f"table exists: staging.{PREFIX}gold.daily_revenue_by_segment": ("passed", ""),
+        f"table exists: staging.{PREFIX}gold.customer_revenue": ("passed", ""),
+        # Named as the caller gave it: not prefixed a second time.
+        f"grants of analysts on SCHEMA staging.{PREFIX}gold": ("passed", ""),
+        f"sample query returns rows: staging.{PREFIX}gold.daily_revenue_by_segment": (
+            "passed",
+            "1 row(s)",
+        ),
+    }
+    assert (document["status"], document["passed"]) == ("passed", 7)
+    # Nothing reads the unprefixed medallion.
+    assert sql.statements == [
+        "SHOW SCHEMAS IN `staging`",
+        f"SHOW TABLES IN `staging`.`{PREFIX}gold`",
+        f"SHOW GRANTS ON SCHEMA `staging`.`{PREFIX}gold`",
+        f"SELECT * FROM `staging`.`{PREFIX}gold`.`daily_revenue_by_segment` LIMIT 10",
+    ]
+
+
+def test_a_sandbox_whose_schemas_are_missing_fails_though_the_medallion_exists() -> None:
+    # healthy(): staging has bronze, silver and gold, and nothing under the prefix.
+    sql = healthy()
+    document = run_prefixed(sql, grant_checks=())
+    result = statuses(document)
+    assert result[f"schema exists: staging.{PREFIX}gold"] == (
+        "failed",
+        "not in SHOW SCHEMAS IN staging (bronze, default, gold, silver)",
+    )
+    assert result[f"table exists: staging.{PREFIX}gold.customer_revenue"] == (
+        "error",
+        "RuntimeError: [TABLE_OR_VIEW_NOT_FOUND] unexpected statement: "
+        f"SHOW TABLES IN `staging`.`{PREFIX}gold`",
+    )
+    sample = f"sample query on staging.{PREFIX}gold.daily_revenue_by_segment"
+    assert result[sample][0] == "error"
+    assert (document["status"], document["passed"], document["failed"]) == ("failed", 0, 6)
+    assert not [s for s in sql.statements if "`staging`.`gold`" in s]
+
+
+def test_a_sandbox_grant_check_on_an_unprefixed_name_checks_that_schema() -> None:
+    """Grant checks are used as given: a caller that forgot to prefix a schema's name
+    checks the medallion's own schema, which the check's name shows."""
+    (gold,) = DEFAULT_GRANTS
+    sql = sandbox(**{"SHOW GRANTS ON SCHEMA `staging`.`gold`": ANALYSTS_READ})
+    assert "grants of analysts on SCHEMA staging.gold" in statuses(run_prefixed(sql, [gold]))
+
+
+def test_expected_tables_outside_the_medallion_are_checked_as_named() -> None:
+    sql = sandbox(
+        **{"SHOW TABLES IN `staging`.`reports`": [{"tableName": "monthly", "database": "reports"}]}
+    )
+    result = integration.run_checks(
+        sql,
+        "staging",
+        expected_tables=("reports.monthly", f"{PREFIX}gold.customer_revenue"),
+        grant_checks=(),
+        schemas=(),
+        sample_table="",
+        schema_prefix=PREFIX,
+    )
+    assert [(c.name, c.status) for c in result.checks] == [
+        ("table exists: staging.reports.monthly", "passed"),
+        (f"table exists: staging.{PREFIX}gold.customer_revenue", "passed"),
+    ]
+
+
+def test_a_bad_schema_prefix_runs_no_statement() -> None:
+    sql = sandbox()
+    with pytest.raises(ValueError, match=r"^schema_prefix 'Sbx-Ben' is not a schema name prefix"):
+        integration.run_checks(
+            sql, "staging", expected_tables=(), grant_checks=(), schema_prefix="Sbx-Ben"
+        )
+    assert sql.statements == []
+
+
+def test_the_default_results_table_is_in_the_prefixed_bronze() -> None:
+    assert integration.results_table("staging") == ("`staging`.`bronze`.`integration_test_results`")
+    assert integration.results_table("dev-ws", PREFIX) == (
+        f"`dev-ws`.`{PREFIX}bronze`.`integration_test_results`"
+    )

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -416,7 +417,7 @@ class LocalFs:
         return True
 
 
-def run_notebook(spark: SparkSession, name: str, job_parameters: dict[str, str]) -> Any:
+def run_notebook(spark: object, name: str, job_parameters: dict[str, str]) -> Any:
     """Run an entry notebook as a job task would; returns its exit value, parsed."""
     source = (NOTEBOOKS / name).read_text(encoding="utf-8")
     namespace = {"spark": spark, "dbutils": FakeDbutils(job_parameters), "__name__": "__main__"}
@@ -427,6 +428,8 @@ def run_notebook(spark: SparkSession, name: str, job_parameters: dict[str, str])
 
 @dataclass(frozen=True)
 class Deployed:
+    landing: Path
+    checkpoints: Path
     seeded: list[str]
     first_ingest: dict[str, int]
     second_ingest: dict[str, int]
@@ -471,7 +474,17 @@ def deployed(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> D
         .where(sf.col("order_id") == "O-100001")
         .collect()
     )
-    return Deployed(seeded, first, second, bronze_rows, silver_exit, gold_exit, late_order[0])
+    return Deployed(
+        landing,
+        checkpoints,
+        seeded,
+        first,
+        second,
+        bronze_rows,
+        silver_exit,
+        gold_exit,
+        late_order[0],
+    )
 
 
 def test_seeding_copies_the_sample_files_into_landing(deployed: Deployed) -> None:
@@ -568,3 +581,223 @@ def test_integration_notebook_fails_the_run_with_the_result(
         }
     ]
     assert spark.table(f"{LOCAL_CATALOG}.bronze.failed_runs").count() == 6
+
+
+# ---------------------------------------------------------- a sandbox's prefixed schemas
+
+SANDBOX = "sbx_ben_okafor_feature_orders_v2_3f9a1c2b7e_"
+SANDBOX_SCHEMAS = jp.medallion_schemas(SANDBOX)
+
+
+def _stored(spark: SparkSession, schemas: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+    """Every table of ``schemas`` with the files holding its rows: an append adds files and
+    an overwrite replaces them, so any write shows."""
+    return {
+        schema: {
+            row["tableName"]: sorted(
+                spark.table(
+                    medallion.table_name(LOCAL_CATALOG, schema, row["tableName"])
+                ).inputFiles()
+            )
+            for row in spark.sql(f"SHOW TABLES IN {LOCAL_CATALOG}.{schema}").collect()
+        }
+        for schema in schemas
+    }
+
+
+@dataclass(frozen=True)
+class Sandboxed:
+    ingested: dict[str, int]
+    silver_exit: Any
+    gold_exit: Any
+    tables: dict[str, set[str]]
+    checkpoints: list[str]
+    medallion_before: dict[str, dict[str, list[str]]]
+    medallion_after: dict[str, dict[str, list[str]]]
+
+
+@pytest.fixture(scope="module")
+def sandboxed(spark: SparkSession, deployed: Deployed) -> Sandboxed:
+    """The deployed medallion's landing files through a sandbox's schemas, with the same
+    checkpoint root; silver and gold through their notebooks."""
+    before = _stored(spark, jp.MEDALLION_SCHEMAS)
+    # The sandbox tier creates its schemas; the job code creates tables only.
+    for schema in SANDBOX_SCHEMAS:
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {LOCAL_CATALOG}.{schema}")
+    ingested = medallion.run_bronze(
+        spark,
+        LOCAL_CATALOG,
+        str(deployed.landing),
+        str(deployed.checkpoints),
+        auto_loader=False,
+        schema_prefix=SANDBOX,
+    )
+    parameters = {jp.CATALOG: LOCAL_CATALOG, jp.SCHEMA_PREFIX: SANDBOX}
+    silver_exit = run_notebook(spark, "medallion_silver.py", parameters)
+    gold_exit = run_notebook(spark, "medallion_gold.py", parameters)
+    return Sandboxed(
+        ingested=ingested,
+        silver_exit=silver_exit,
+        gold_exit=gold_exit,
+        tables={s: set(tables) for s, tables in _stored(spark, SANDBOX_SCHEMAS).items()},
+        checkpoints=sorted(p.name for p in deployed.checkpoints.iterdir()),
+        medallion_before=before,
+        medallion_after=_stored(spark, jp.MEDALLION_SCHEMAS),
+    )
+
+
+def test_a_prefixed_medallion_writes_its_tables_into_the_prefixed_schemas(
+    sandboxed: Sandboxed,
+) -> None:
+    assert sandboxed.tables == {
+        f"{SANDBOX}bronze": set(jp.BRONZE_TABLES),
+        f"{SANDBOX}silver": set(jp.SILVER_TABLES),
+        f"{SANDBOX}gold": set(jp.GOLD_TABLES),
+    }
+
+
+def test_a_prefixed_medallion_leaves_the_unprefixed_schemas_alone(sandboxed: Sandboxed) -> None:
+    before = sandboxed.medallion_before
+    assert set(before[jp.GOLD]) >= set(jp.GOLD_TABLES)  # the deployed medallion was there
+    assert sandboxed.medallion_after == before
+
+
+def test_a_prefixed_bronze_ingests_every_file_from_its_own_checkpoints(
+    sandboxed: Sandboxed,
+) -> None:
+    # The unprefixed streams had read every file already: sharing their checkpoints, the
+    # sandbox would ingest nothing.
+    assert sandboxed.ingested == {"orders": 304, "customers": 51}
+    assert sandboxed.checkpoints == [
+        "customers",
+        "orders",
+        f"{SANDBOX}customers",
+        f"{SANDBOX}orders",
+    ]
+
+
+def test_a_prefixed_silver_and_gold_build_what_the_medallion_builds(
+    sandboxed: Sandboxed, deployed: Deployed
+) -> None:
+    assert sandboxed.silver_exit == deployed.silver_exit
+    assert sandboxed.gold_exit == deployed.gold_exit
+
+
+def test_integration_notebook_passes_on_a_sandbox_and_keeps_its_results_there(
+    spark: SparkSession, sandboxed: Sandboxed
+) -> None:
+    medallion_before = _stored(spark, jp.MEDALLION_SCHEMAS)
+    document = run_notebook(
+        spark,
+        "integration_tests.py",
+        {jp.CATALOG: LOCAL_CATALOG, jp.SCHEMA_PREFIX: SANDBOX, jp.GRANT_CHECKS: "[]"},
+    )
+    assert (document["status"], document["passed"], document["failed"]) == ("passed", 11, 0)
+    assert [c["name"] for c in document["checks"]] == [
+        *(f"schema exists: {LOCAL_CATALOG}.{s}" for s in SANDBOX_SCHEMAS),
+        *(f"table exists: {LOCAL_CATALOG}.{SANDBOX}{t}" for t in jp.MEDALLION_TABLES),
+        f"sample query returns rows: {LOCAL_CATALOG}.{SANDBOX}gold.daily_revenue_by_segment",
+    ]
+    results = spark.table(f"{LOCAL_CATALOG}.{SANDBOX}bronze.{jp.INTEGRATION_RESULTS_TABLE}")
+    assert results.where(sf.col("run_id") == document["run_id"]).count() == 11
+    assert _stored(spark, jp.MEDALLION_SCHEMAS) == medallion_before
+
+
+def test_integration_notebook_fails_a_sandbox_missing_a_table(
+    spark: SparkSession, sandboxed: Sandboxed
+) -> None:
+    source = (NOTEBOOKS / "integration_tests.py").read_text(encoding="utf-8")
+    dbutils = FakeDbutils(
+        {
+            jp.CATALOG: LOCAL_CATALOG,
+            jp.SCHEMA_PREFIX: SANDBOX,
+            jp.GRANT_CHECKS: "[]",
+            # The unprefixed gold has this table: the sandbox's gold must have it too.
+            jp.EXPECTED_TABLES: "gold.daily_revenue_by_segment,gold.no_such_table",
+        }
+    )
+    spark.sql(f"CREATE TABLE {LOCAL_CATALOG}.gold.no_such_table (x INT) USING parquet")
+    try:
+        namespace = {"spark": spark, "dbutils": dbutils, "__name__": "__main__"}
+        with pytest.raises(integration.IntegrationTestsError) as failed:
+            exec(compile(source, "integration_tests.py", "exec"), namespace)
+    finally:
+        spark.sql(f"DROP TABLE {LOCAL_CATALOG}.gold.no_such_table")
+    document = json.loads(str(failed.value))
+    assert (document["status"], document["passed"], document["failed"]) == ("failed", 5, 1)
+    assert [c for c in document["checks"] if c["status"] != "passed"] == [
+        {
+            "name": f"table exists: {LOCAL_CATALOG}.{SANDBOX}gold.no_such_table",
+            "status": "failed",
+            "detail": f"not in SHOW TABLES IN {LOCAL_CATALOG}.{SANDBOX}gold",
+        }
+    ]
+    results = spark.table(f"{LOCAL_CATALOG}.{SANDBOX}bronze.{jp.INTEGRATION_RESULTS_TABLE}")
+    assert results.where(sf.col("run_id") == document["run_id"]).count() == 6
+
+
+class NoSpark:
+    """The notebook's ``spark`` where it must not be used: any use fails the test."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the notebook used spark.{name}")
+
+
+def test_the_bronze_notebook_ingests_into_the_prefixed_schema(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Auto Loader runs on Databricks only: the notebook's call is recorded instead.
+    calls: list[tuple[object, ...]] = []
+
+    def run_bronze(spark: object, *args: str, **options: object) -> dict[str, int]:
+        calls.append((*args, options))
+        return {"orders": 0, "customers": 0}
+
+    monkeypatch.setattr(medallion, "run_bronze", run_bronze)
+    exited = run_notebook(
+        NoSpark(),
+        "medallion_bronze.py",
+        {
+            jp.CATALOG: "dev",
+            jp.SCHEMA_PREFIX: SANDBOX,
+            jp.LANDING_PATH: "abfss://landing@x/datanova",
+            jp.CHECKPOINT_PATH: "abfss://bronze@x/_checkpoints/medallion",
+        },
+    )
+    assert exited == {"task": "bronze", "rows": {"orders": 0, "customers": 0}}
+    assert calls == [
+        (
+            "dev",
+            "abfss://landing@x/datanova",
+            "abfss://bronze@x/_checkpoints/medallion",
+            {"auto_loader": True, "schema_prefix": SANDBOX},
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("notebook", "parameters"),
+    [
+        (
+            "medallion_bronze.py",
+            # Seeding would come first: dbutils.fs does not exist here.
+            {
+                jp.LANDING_PATH: "abfss://l",
+                jp.CHECKPOINT_PATH: "abfss://c",
+                "seed_sample_data": "true",
+            },
+        ),
+        ("medallion_silver.py", {}),
+        ("medallion_gold.py", {}),
+        ("integration_tests.py", {}),
+    ],
+)
+def test_a_bad_schema_prefix_fails_a_notebook_before_it_does_anything(
+    notebook: str, parameters: dict[str, str]
+) -> None:
+    source = (NOTEBOOKS / notebook).read_text(encoding="utf-8")
+    dbutils = FakeDbutils({jp.CATALOG: "dev", jp.SCHEMA_PREFIX: "Sbx-Ben_", **parameters})
+    namespace = {"spark": NoSpark(), "dbutils": dbutils, "__name__": "__main__"}
+    message = f"{notebook}: schema_prefix 'Sbx-Ben_' is not a schema name prefix"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
+        exec(compile(source, notebook, "exec"), namespace)

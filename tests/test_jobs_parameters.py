@@ -46,10 +46,22 @@ def test_every_notebook_reads_the_parameters_of_its_entry_point(entry: jp.EntryP
 
 def test_the_parameter_names_per_task() -> None:
     assert {e.task_key: e.parameter_names for e in jp.ENTRY_POINTS} == {
-        "bronze": ("catalog", "landing_path", "checkpoint_path", "seed_sample_data"),
-        "silver": ("catalog",),
-        "gold": ("catalog",),
-        "integration_tests": ("catalog", "expected_tables", "grant_checks", "results_table"),
+        "bronze": (
+            "catalog",
+            "schema_prefix",
+            "landing_path",
+            "checkpoint_path",
+            "seed_sample_data",
+        ),
+        "silver": ("catalog", "schema_prefix"),
+        "gold": ("catalog", "schema_prefix"),
+        "integration_tests": (
+            "catalog",
+            "schema_prefix",
+            "expected_tables",
+            "grant_checks",
+            "results_table",
+        ),
         "git_sync": (
             "source_path",
             "target_repository",
@@ -90,7 +102,10 @@ def test_values_fill_in_defaults() -> None:
 
 
 def test_values_refuse_an_unknown_parameter() -> None:
-    message = "medallion_silver.py: unknown parameter(s) ['catalogue']; it takes ['catalog']"
+    message = (
+        "medallion_silver.py: unknown parameter(s) ['catalogue']; "
+        "it takes ['catalog', 'schema_prefix']"
+    )
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         jp.MEDALLION_SILVER.values(catalogue="prod")
 
@@ -144,12 +159,15 @@ def test_notebooks_declare_every_widget_with_its_default() -> None:
     values = read_parameters(widgets, jp.MEDALLION_BRONZE)
     assert widgets.declared == {
         "catalog": "",
+        "schema_prefix": "",
         "landing_path": "",
         "checkpoint_path": "",
         "seed_sample_data": "false",
     }
+    # A task that leaves schema_prefix out of its base parameters reads the default.
     assert values == {
         "catalog": "prod",
+        "schema_prefix": "",
         "landing_path": "abfss://l/x",
         "checkpoint_path": "c",
         "seed_sample_data": "false",
@@ -180,6 +198,114 @@ def test_a_notebook_names_every_missing_parameter_with_an_example() -> None:
     )
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         read_parameters(Widgets({}), jp.GIT_SYNC, {})
+
+
+# ---------------------------------------------------------------------- schema prefix
+
+SANDBOX = "sbx_ben_okafor_feature_orders_v2_3f9a1c2b7e_"
+PREFIXED = (jp.MEDALLION_BRONZE, jp.MEDALLION_SILVER, jp.MEDALLION_GOLD, jp.INTEGRATION_TESTS)
+PREFIX_RULE = (
+    "is not a schema name prefix: use lower-case letters, digits and '_', starting with a "
+    "letter or '_' (e.g. sbx_ben_okafor_orders_), or leave it empty for the medallion's "
+    "own schemas"
+)
+# Unity Catalog names are at most 255 characters, and "bronze" and "silver" have 6.
+LONGEST_PREFIX = "p" * 249
+BAD_PREFIXES = [
+    pytest.param(prefix, message, id=case)
+    for case, prefix, message in [
+        ("upper-case", "Sbx_Ben_", f"schema_prefix 'Sbx_Ben_' {PREFIX_RULE}"),
+        ("hyphen", "sbx-ben_", f"schema_prefix 'sbx-ben_' {PREFIX_RULE}"),
+        ("leading-digit", "1sbx_", f"schema_prefix '1sbx_' {PREFIX_RULE}"),
+        ("dot", "sbx.ben_", f"schema_prefix 'sbx.ben_' {PREFIX_RULE}"),
+        ("space", "sbx ben_", f"schema_prefix 'sbx ben_' {PREFIX_RULE}"),
+        ("backtick", "sbx`_", f"schema_prefix 'sbx`_' {PREFIX_RULE}"),
+        (
+            "too-long",
+            f"{LONGEST_PREFIX}_",
+            "schema_prefix is 250 characters long; at most 249, so that '<prefix>bronze' "
+            "stays within Unity Catalog's 255 characters for a name",
+        ),
+    ]
+]
+
+
+def test_the_medallion_and_its_checks_take_a_schema_prefix_the_git_sync_does_not() -> None:
+    # The run history has its own schema parameter (history_schema).
+    assert [e.task_key for e in jp.ENTRY_POINTS if jp.SCHEMA_PREFIX in e.parameter_names] == [
+        e.task_key for e in PREFIXED
+    ]
+
+
+def test_a_schema_prefix_names_the_medallion_schemas() -> None:
+    assert jp.medallion_schemas() == ("bronze", "silver", "gold")
+    assert jp.medallion_schemas(SANDBOX) == (
+        f"{SANDBOX}bronze",
+        f"{SANDBOX}silver",
+        f"{SANDBOX}gold",
+    )
+    assert max(len(s) for s in jp.medallion_schemas(LONGEST_PREFIX)) == 255
+    assert jp.medallion_schemas("_1").gold == "_1gold"
+
+
+def test_a_schema_prefix_applies_to_the_medallion_schemas_only() -> None:
+    assert jp.prefixed_name("gold.customer_revenue", "sbx_") == "sbx_gold.customer_revenue"
+    assert jp.prefixed_name("bronze", "sbx_") == "sbx_bronze"
+    assert jp.prefixed_name("reports.monthly", "sbx_") == "reports.monthly"
+    # A name already under the prefix is not prefixed twice.
+    assert jp.prefixed_name("sbx_gold.t", "sbx_") == "sbx_gold.t"
+    assert jp.prefixed_name("gold.t", "") == "gold.t"
+
+
+@pytest.mark.parametrize("entry", PREFIXED, ids=lambda e: e.path)
+@pytest.mark.parametrize(("prefix", "message"), BAD_PREFIXES)
+def test_a_bad_schema_prefix_fails_the_plan(
+    entry: jp.EntryPoint, prefix: str, message: str
+) -> None:
+    required = {p.name: p.example for p in entry.parameters if p.required}
+    with pytest.raises(ValueError, match=f"^{re.escape(f'{entry.path}: {message}')}$"):
+        entry.values(**{**required, jp.SCHEMA_PREFIX: prefix})
+
+
+@pytest.mark.parametrize("entry", PREFIXED, ids=lambda e: e.path)
+@pytest.mark.parametrize(("prefix", "message"), BAD_PREFIXES)
+def test_a_bad_schema_prefix_fails_the_task(
+    entry: jp.EntryPoint, prefix: str, message: str
+) -> None:
+    """A run that sets a bad prefix ("Run now with different parameters") fails reading
+    its parameters, before the notebook does anything else."""
+    required = {p.name: p.example for p in entry.parameters if p.required}
+    widgets = Widgets({**required, jp.SCHEMA_PREFIX: prefix})
+    with pytest.raises(ValueError, match=f"^{re.escape(f'{entry.path}: {message}')}$"):
+        read_parameters(widgets, entry, {})
+
+
+@pytest.mark.parametrize("entry", PREFIXED, ids=lambda e: e.path)
+def test_a_good_schema_prefix_reaches_the_notebook(entry: jp.EntryPoint) -> None:
+    required = {p.name: p.example for p in entry.parameters if p.required}
+    for prefix in ("", SANDBOX, LONGEST_PREFIX, "_"):
+        assert entry.values(**required, schema_prefix=prefix)[jp.SCHEMA_PREFIX] == prefix
+        widgets = Widgets({**required, jp.SCHEMA_PREFIX: f" {prefix} "})
+        assert read_parameters(widgets, entry, {})[jp.SCHEMA_PREFIX] == prefix
+
+
+def test_a_task_leaves_the_schema_prefix_out_while_it_is_empty() -> None:
+    """The notebook then reads the widget's default, the same empty prefix, and the jobs
+    of a stack without a prefix keep the definitions they had before it existed."""
+    silver = jp.MEDALLION_SILVER
+    assert silver.task_parameters(silver.values(catalog="dev")) == {"catalog": "dev"}
+    assert silver.task_parameters(silver.values(catalog="dev", schema_prefix=SANDBOX)) == {
+        "catalog": "dev",
+        "schema_prefix": SANDBOX,
+    }
+    # Other parameters at their default stay: they were in the task before.
+    tests = jp.INTEGRATION_TESTS
+    assert set(tests.task_parameters(tests.values(catalog="dev"))) == {
+        "catalog",
+        "expected_tables",
+        "grant_checks",
+        "results_table",
+    }
 
 
 # ---------------------------------------------------------------------------- upload

@@ -3,6 +3,10 @@
 A ``SqlRunner`` takes a statement and returns its rows as mappings (column -> value). In
 the job it is ``spark.sql``; in the tests it is a fake (grants) or a local SparkSession.
 Each check is independent: one failing or erroring check does not hide the others.
+
+With a schema prefix the medallion's schemas are ``<prefix>bronze`` etc. (``parameters.py``,
+"Schema prefix"): the schema checks, the expected tables, the sample query and the default
+results table follow it; grant checks name their securables as they are in the catalog.
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
-from .parameters import GOLD, MEDALLION_SCHEMAS
+from .parameters import (
+    BRONZE,
+    GOLD,
+    INTEGRATION_RESULTS_TABLE,
+    MEDALLION_SCHEMAS,
+    check_schema_prefix,
+    prefixed_name,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -38,6 +49,11 @@ class GrantCheck:
 
     ``name`` is relative to the catalog: ``gold`` for a SCHEMA, ``gold.t`` for a TABLE, empty
     for the CATALOG itself. Inherited privileges count (SHOW GRANTS lists them).
+
+    ``name`` is used as given, schema prefix or not: the checks come from the grant plan
+    (``components/grants.py``, ``integration_grant_checks``), which names the schemas it
+    granted on, so with a prefix the jobs layer passes the prefixed names. Prefixing them
+    here too would check schemas nobody granted on, or prefix them twice.
     """
 
     principal: str
@@ -130,6 +146,11 @@ def quote(*parts: str) -> str:
 
 def normalize_privilege(privilege: str) -> str:
     return "_".join(privilege.strip().upper().split())
+
+
+def results_table(catalog: str, schema_prefix: str = "") -> str:
+    """The default results table: ``<catalog>.<schema_prefix>bronze.integration_test_results``."""
+    return quote(catalog, prefixed_name(BRONZE, schema_prefix), INTEGRATION_RESULTS_TABLE)
 
 
 def parse_expected_tables(text: str) -> tuple[str, ...]:
@@ -226,8 +247,18 @@ def run_checks(
     grant_checks: Sequence[GrantCheck],
     sample_table: str = SAMPLE_QUERY_TABLE,
     schemas: Sequence[str] = MEDALLION_SCHEMAS,
+    schema_prefix: str = "",
 ) -> SuiteResult:
-    """Every check against ``catalog``; an error in one is recorded, the rest still run."""
+    """Every check against ``catalog``; an error in one is recorded, the rest still run.
+
+    ``schemas``, ``expected_tables`` and ``sample_table`` name the medallion's schemas
+    unprefixed; they are checked under ``schema_prefix``. ``grant_checks`` are used as
+    given (see ``GrantCheck``). A bad prefix is a ValueError before any statement runs.
+    """
+    check_schema_prefix(schema_prefix)
+    schemas = [prefixed_name(schema, schema_prefix) for schema in schemas]
+    expected_tables = [prefixed_name(table, schema_prefix) for table in expected_tables]
+    sample_table = prefixed_name(sample_table, schema_prefix) if sample_table else ""
     result = SuiteResult(catalog=catalog)
     steps: list[tuple[str, Callable[[], list[CheckResult]]]] = [
         (f"schemas of {catalog}", lambda: check_schemas(sql, catalog, schemas)),

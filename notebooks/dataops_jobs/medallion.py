@@ -15,6 +15,9 @@ Rules the data follows:
   the last valid one in place;
 - gold counts revenue of orders whose current status is placed or shipped, per UTC day,
   by the customer's current segment (``unknown`` while the customer is not in silver).
+
+The tables live in ``<catalog>.<schema_prefix>bronze|silver|gold`` (``parameters.py``,
+"Schema prefix"); the ``run_*`` functions check the prefix before they touch Spark.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as sf
 from pyspark.sql.types import DecimalType, StringType, StructField, StructType, TimestampType
 
-from .parameters import BRONZE, GOLD, SILVER
+from .parameters import medallion_schemas
 
 CORRUPT_RECORD = "_corrupt_record"
 SOURCE_FILE = "_source_file"
@@ -374,56 +377,67 @@ def run_bronze(
     checkpoint_path: str,
     *,
     auto_loader: bool = True,
+    schema_prefix: str = "",
 ) -> dict[str, int]:
     """Append the landing files not ingested yet to the bronze tables; rows per table."""
+    bronze = medallion_schemas(schema_prefix).bronze
     configure_session(spark)
     appended: dict[str, int] = {}
     for source in SOURCES:
         raw = read_landing_incrementally(spark, source, landing_path, auto_loader=auto_loader)
+        # One checkpoint per stream, i.e. per target table: "each query must have a
+        # different checkpoint location"
+        # (https://learn.microsoft.com/azure/databricks/structured-streaming/checkpoints).
+        # Sharing the unprefixed stream's, a sandbox would skip every file the medallion
+        # had ingested, and the medallion every file the sandbox took.
+        checkpoint = _join(checkpoint_path, f"{schema_prefix}{source.name}")
         query = (
             to_bronze(raw, source, sf.current_timestamp())
-            .writeStream.option("checkpointLocation", _join(checkpoint_path, source.name))
+            .writeStream.option("checkpointLocation", checkpoint)
             .trigger(availableNow=True)
-            .toTable(table_name(catalog, BRONZE, source.name))
+            .toTable(table_name(catalog, bronze, source.name))
         )
         query.awaitTermination()
         appended[source.name] = sum(int(p.get("numInputRows", 0)) for p in query.recentProgress)
     return appended
 
 
-def run_silver(spark: SparkSession, catalog: str) -> dict[str, object]:
+def run_silver(spark: SparkSession, catalog: str, *, schema_prefix: str = "") -> dict[str, object]:
     """Rebuild silver and the quarantine from all of bronze; rows written per table."""
+    schemas = medallion_schemas(schema_prefix)
     configure_session(spark)
     silver = to_silver(
-        spark.table(table_name(catalog, BRONZE, ORDERS.name)),
-        spark.table(table_name(catalog, BRONZE, CUSTOMERS.name)),
+        spark.table(table_name(catalog, schemas.bronze, ORDERS.name)),
+        spark.table(table_name(catalog, schemas.bronze, CUSTOMERS.name)),
     )
+    quarantine = table_name(catalog, schemas.silver, "quarantine")
     written = {
-        ORDERS.name: _overwrite(silver.orders, table_name(catalog, SILVER, ORDERS.name)),
-        CUSTOMERS.name: _overwrite(silver.customers, table_name(catalog, SILVER, CUSTOMERS.name)),
-        "quarantine": _overwrite(silver.quarantine, table_name(catalog, SILVER, "quarantine")),
+        ORDERS.name: _overwrite(silver.orders, table_name(catalog, schemas.silver, ORDERS.name)),
+        CUSTOMERS.name: _overwrite(
+            silver.customers, table_name(catalog, schemas.silver, CUSTOMERS.name)
+        ),
+        "quarantine": _overwrite(silver.quarantine, quarantine),
     }
     rejected = {
         str(row["entity"]): int(row["count"])
-        for row in spark.table(table_name(catalog, SILVER, "quarantine"))
-        .groupBy("entity")
-        .count()
-        .collect()
+        for row in spark.table(quarantine).groupBy("entity").count().collect()
     }
     return {"rows": written, "rejected": rejected}
 
 
-def run_gold(spark: SparkSession, catalog: str) -> dict[str, int]:
+def run_gold(spark: SparkSession, catalog: str, *, schema_prefix: str = "") -> dict[str, int]:
+    schemas = medallion_schemas(schema_prefix)
     configure_session(spark)
-    orders = spark.table(table_name(catalog, SILVER, ORDERS.name))
-    customers = spark.table(table_name(catalog, SILVER, CUSTOMERS.name))
+    orders = spark.table(table_name(catalog, schemas.silver, ORDERS.name))
+    customers = spark.table(table_name(catalog, schemas.silver, CUSTOMERS.name))
     return {
         "daily_revenue_by_segment": _overwrite(
             daily_revenue_by_segment(orders, customers),
-            table_name(catalog, GOLD, "daily_revenue_by_segment"),
+            table_name(catalog, schemas.gold, "daily_revenue_by_segment"),
         ),
         "customer_revenue": _overwrite(
-            customer_revenue(orders, customers), table_name(catalog, GOLD, "customer_revenue")
+            customer_revenue(orders, customers),
+            table_name(catalog, schemas.gold, "customer_revenue"),
         ),
     }
 

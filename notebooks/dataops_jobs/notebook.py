@@ -22,11 +22,13 @@ def read_parameters(
 ) -> dict[str, str]:
     """Declare the entry's widgets (defaults for an interactive run), then read them.
 
-    A job run's parameters override the defaults; a required one left empty is an error
-    naming every missing parameter at once. A pinned parameter is read from the job
-    cluster's environment, where the job definition put it; a run that tries to set it
-    (a widget value that differs) is refused, so "Run now with different parameters"
-    cannot send a backup, or a secret, anywhere else.
+    A job run's parameters override the defaults; a parameter neither the task's base
+    parameters nor the run set reads as its default. A required one left empty is an
+    error naming every missing parameter at once; a value its check refuses (a bad
+    ``schema_prefix``) is an error too, before the notebook touches Spark. A pinned
+    parameter is read from the job cluster's environment, where the job definition put
+    it; a run that tries to set it (a widget value that differs) is refused, so "Run now
+    with different parameters" cannot send a backup, or a secret, anywhere else.
     """
     environ = os.environ if environ is None else environ
     for parameter in entry.parameters:
@@ -43,7 +45,7 @@ def read_parameters(
             f"{entry.path}: job parameter(s) {missing} are required; "
             f"set them on the task (e.g. {', '.join(f'{n}={_example(entry, n)}' for n in missing)})"
         )
-    return values
+    return entry.checked(values)
 
 
 def _pinned(widgets: Widgets, parameter: Parameter, environ: Mapping[str, str]) -> str:

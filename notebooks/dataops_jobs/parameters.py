@@ -6,11 +6,41 @@ The Pulumi jobs layer imports this module (standard library only, no pyspark):
 
     task = jp.MEDALLION_BRONZE
     notebook_path = f"{code_folder}/{task.workspace_path}"          # .../medallion_bronze
-    base_parameters = task.values(catalog="prod", landing_path=..., checkpoint_path=...)
+    values = task.values(catalog="prod", landing_path=..., checkpoint_path=...)
+    base_parameters = task.task_parameters(values)
 
-``EntryPoint.values`` refuses unknown names and missing required ones, so a typo fails the
+``EntryPoint.values`` fills in defaults and refuses unknown names, missing required ones
+and values a parameter's check refuses (a bad ``schema_prefix``), so a typo fails the
 plan, not the first run. All values are strings (Databricks passes job parameters as
-strings; booleans are "true"/"false").
+strings; booleans are "true"/"false"). ``EntryPoint.task_parameters`` is what the task's
+base parameters hold: not the pinned parameters (they travel in the cluster's
+environment), nor ``schema_prefix`` while it is empty, so the jobs of a stack without a
+prefix kept their definitions when the parameter was added; the notebook reads the same
+empty value from its widget's default.
+
+Schema prefix
+=============
+
+The medallion's schemas are ``<catalog>.bronze``, ``.silver`` and ``.gold``. With
+``schema_prefix`` (bronze, silver, gold and integration_tests take it; default empty) they
+are ``<catalog>.<schema_prefix>bronze`` etc.: a sandbox gives each developer and branch
+its own schemas in the dev catalog, where a developer may create schemas but not
+catalogs. The schemas must exist (the job code creates tables, not schemas).
+
+The prefix is empty or lower-case letters, digits and ``_``, starting with a letter or
+``_``, at most 249 characters (``<prefix>bronze`` stays within Unity Catalog's 255);
+anything else fails the plan, and a run that sets it fails reading its parameters,
+before it touches Spark.
+
+It applies to the three medallion schemas wherever the job code names them, and to
+nothing else: the tables the medallion reads and writes, bronze's checkpoints
+(``<checkpoint_path>/<schema_prefix>orders``), the schemas the integration tests look
+for, ``expected_tables`` and the sample query (named unprefixed: ``gold.t`` is checked as
+``<prefix>gold.t``, a schema outside the medallion as named) and the default
+``results_table``. ``grant_checks`` and a given ``results_table`` are used as they are:
+the grant checks come from the grant plan, which names the schemas it granted on, so with
+a prefix the jobs layer passes the prefixed names. The git sync's run history has its own
+schema (``history_schema``) and takes no prefix.
 
 Hand-off: the five job tasks
 ============================
@@ -25,7 +55,7 @@ Databricks puts on ``sys.path``. Run them on a single-user (dedicated) job clust
 Unity Catalog, Databricks Runtime 15.4 LTS (Spark 3.5, Python 3.11).
 
 ``medallion_bronze.py`` (task ``bronze``)
-    Parameters: ``catalog`` (``prod``), ``landing_path``
+    Parameters: ``catalog`` (``prod``), ``schema_prefix`` (default empty), ``landing_path``
     (``abfss://landing@stdatanovaprod.dfs.core.windows.net/datanova``: the landing
     external location), ``checkpoint_path``
     (``abfss://bronze@stdatanovaprod.dfs.core.windows.net/_checkpoints/medallion``:
@@ -36,39 +66,46 @@ Unity Catalog, Databricks Runtime 15.4 LTS (Spark 3.5, Python 3.11).
     incrementally with Auto Loader (``availableNow``; the checkpoints remember which files
     were ingested) and appends the raw records, all columns as strings, plus
     ``_corrupt_record``, ``_source_file`` and ``_ingested_at`` to
-    ``<catalog>.bronze.orders`` and ``<catalog>.bronze.customers``.
+    ``<catalog>.<schema_prefix>bronze.orders`` and ``...bronze.customers``. Each table's
+    stream keeps its checkpoint in ``<checkpoint_path>/<schema_prefix><source>``
+    (``.../orders`` without a prefix): a prefixed run neither reads nor advances the
+    unprefixed tables' checkpoints, so both ingest every landed file.
     Needs: READ FILES on the landing location, READ/WRITE FILES on the checkpoint path,
-    USE CATALOG, USE SCHEMA + CREATE TABLE + MODIFY on ``bronze``.
+    USE CATALOG, USE SCHEMA + CREATE TABLE + MODIFY on ``<schema_prefix>bronze``.
     Success: the notebook exits with JSON ``{"task": "bronze", "rows": {"orders": n, ...}}``
     (rows appended by this run). Failure: an exception (bad parameter, unreadable path),
     the task fails.
 
 ``medallion_silver.py`` (task ``silver``, depends on ``bronze``)
-    Parameters: ``catalog``.
+    Parameters: ``catalog``, ``schema_prefix``.
     Reads the bronze tables, types and validates every record, keeps the latest valid
     version per key (``order_id``, ``customer_id``; latest ``updated_at``) and overwrites
-    ``<catalog>.silver.orders`` and ``<catalog>.silver.customers``; rejected records go,
-    with the reasons, to ``<catalog>.silver.quarantine`` (overwritten: it reflects bronze).
+    ``<catalog>.<schema_prefix>silver.orders`` and ``...silver.customers``; rejected
+    records go, with the reasons, to ``...silver.quarantine`` (overwritten: it reflects
+    bronze).
     Success: exits with JSON ``{"task": "silver", "rows": {...}, "rejected": {...}}``.
     Rejected records do not fail the task; they are counted in the exit value.
 
 ``medallion_gold.py`` (task ``gold``, depends on ``silver``)
-    Parameters: ``catalog``.
-    Overwrites ``<catalog>.gold.daily_revenue_by_segment`` and
-    ``<catalog>.gold.customer_revenue`` from the silver tables.
+    Parameters: ``catalog``, ``schema_prefix``.
+    Overwrites ``<catalog>.<schema_prefix>gold.daily_revenue_by_segment`` and
+    ``...gold.customer_revenue`` from the silver tables.
     Success: exits with JSON ``{"task": "gold", "rows": {...}}``.
 
 ``integration_tests.py`` (task ``integration_tests``)
-    Parameters: ``catalog`` (``staging``); ``expected_tables`` (default: the medallion's
-    tables, ``bronze.orders,bronze.customers,silver.orders,...``; comma-separated
-    ``schema.table``); ``grant_checks`` (JSON list, default
+    Parameters: ``catalog`` (``staging``); ``schema_prefix`` (default empty);
+    ``expected_tables`` (default: the medallion's tables,
+    ``bronze.orders,bronze.customers,silver.orders,...``; comma-separated ``schema.table``,
+    the medallion's schemas unprefixed); ``grant_checks`` (JSON list, default
     ``[{"principal": "analysts", "securable": "SCHEMA", "name": "gold",
-    "must_have": ["SELECT"], "must_not_have": ["MODIFY"]}]``); ``results_table``
-    (default ``<catalog>.bronze.integration_test_results``).
-    Checks: the bronze/silver/gold schemas and the expected tables exist, the grants hold
-    (``SHOW GRANTS``, inherited privileges included, ``ALL PRIVILEGES`` counts as every
-    privilege) and a sample query on gold returns rows. The running identity needs
-    ``MANAGE`` on the catalog (or ownership) to read grants it does not hold itself.
+    "must_have": ["SELECT"], "must_not_have": ["MODIFY"]}]``; ``name`` relative to the
+    catalog and used as given: with a schema prefix, pass the prefixed schema names, as
+    the grant plan names the schemas it granted on); ``results_table`` (default
+    ``<catalog>.<schema_prefix>bronze.integration_test_results``).
+    Checks: the (prefixed) bronze/silver/gold schemas and the expected tables exist, the
+    grants hold (``SHOW GRANTS``, inherited privileges included, ``ALL PRIVILEGES`` counts
+    as every privilege) and a sample query on gold returns rows. The running identity
+    needs ``MANAGE`` on the catalog (or ownership) to read grants it does not hold itself.
     Writes one row per check to ``results_table`` (appended, with the run's id) and
     prints the result as one JSON line.
     Success: exits with the result JSON (``dbutils.notebook.exit``): ``{"suite",
@@ -113,9 +150,11 @@ integration_tests; ``git-sync`` = git_sync. The task keys above are suggestions
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Literal
+from typing import Literal, NamedTuple
 
 # The medallion's fixed layout inside the environment's catalog.
 BRONZE, SILVER, GOLD = "bronze", "silver", "gold"
@@ -130,8 +169,20 @@ MEDALLION_TABLES = (
 )
 INTEGRATION_RESULTS_TABLE = "integration_test_results"  # in the bronze schema by default
 
+# Unity Catalog object names are at most 255 characters
+# (https://learn.microsoft.com/azure/databricks/sql/language-manual/sql-ref-names): the
+# longest medallion schema name under a prefix must fit.
+MAX_OBJECT_NAME_LENGTH = 255
+MAX_SCHEMA_PREFIX_LENGTH = MAX_OBJECT_NAME_LENGTH - max(len(s) for s in MEDALLION_SCHEMAS)
+# As dataops writes Unity Catalog identifiers (components/config/types.py): lower-case
+# letters, digits and '_', not starting with a digit. Lower-case because Unity Catalog
+# stores names in lower case (same page): the names the job code reports are the
+# catalog's. No '.', '`' or space: the prefix is part of one name, quoted or not.
+_SCHEMA_PREFIX = re.compile(r"[a-z_][a-z0-9_]*")
+
 # Parameter names (the widget names the notebooks read).
 CATALOG = "catalog"
+SCHEMA_PREFIX = "schema_prefix"
 LANDING_PATH = "landing_path"
 CHECKPOINT_PATH = "checkpoint_path"
 SEED_SAMPLE_DATA = "seed_sample_data"
@@ -177,12 +228,59 @@ DEFAULT_GRANT_CHECKS = (
 PINNED_ENV_PREFIX = "DATAOPS_PINNED_"
 
 
+def check_schema_prefix(value: str) -> str:
+    """``value`` if it is a usable schema prefix (or empty); ValueError saying why not."""
+    if value and not _SCHEMA_PREFIX.fullmatch(value):
+        raise ValueError(
+            f"{SCHEMA_PREFIX} {value!r} is not a schema name prefix: use lower-case letters, "
+            "digits and '_', starting with a letter or '_' (e.g. sbx_ben_okafor_orders_), "
+            "or leave it empty for the medallion's own schemas"
+        )
+    if len(value) > MAX_SCHEMA_PREFIX_LENGTH:
+        raise ValueError(
+            f"{SCHEMA_PREFIX} is {len(value)} characters long; at most "
+            f"{MAX_SCHEMA_PREFIX_LENGTH}, so that '<prefix>{BRONZE}' stays within Unity "
+            f"Catalog's {MAX_OBJECT_NAME_LENGTH} characters for a name"
+        )
+    return value
+
+
+class MedallionSchemas(NamedTuple):
+    """The medallion's schema names in the catalog, under a schema prefix."""
+
+    bronze: str
+    silver: str
+    gold: str
+
+
+def medallion_schemas(schema_prefix: str = "") -> MedallionSchemas:
+    """bronze, silver and gold under ``schema_prefix`` (checked: ValueError if unusable)."""
+    check_schema_prefix(schema_prefix)
+    return MedallionSchemas(*(f"{schema_prefix}{schema}" for schema in MEDALLION_SCHEMAS))
+
+
+def prefixed_name(name: str, schema_prefix: str) -> str:
+    """A ``schema`` or ``schema.table`` name as it is in the catalog: a medallion schema
+    under ``schema_prefix`` (``gold.t`` -> ``<prefix>gold.t``), any other as given."""
+    schema, dot, table = name.partition(".")
+    by_name = dict(zip(MEDALLION_SCHEMAS, medallion_schemas(schema_prefix), strict=True))
+    return f"{by_name.get(schema, schema)}{dot}{table}"
+
+
 @dataclass(frozen=True)
 class Parameter:
     """One job parameter: a notebook widget. ``default`` None means required.
 
     ``pinned``: it chooses where data or secrets go (a backup target, a secret scope, a
     source folder), so it is fixed in the job definition and a run cannot change it.
+    ``check``: refuses a bad value (ValueError) when the plan is made and when the task
+    starts. ``omit_at_default``: the task's base parameters leave it out while it holds its
+    default; for a parameter added after the jobs were deployed, so a job that does not use
+    it keeps its definition. The notebook reads the same value either way: its widget is
+    declared with the default, and "if the notebook takes a parameter that is not specified
+    in the job's base_parameters or the run-now override parameters, the default value from
+    the notebook is used" (Jobs API, notebook_task.base_parameters:
+    https://docs.databricks.com/api/azure/workspace/jobs/create).
     """
 
     name: str
@@ -190,6 +288,8 @@ class Parameter:
     example: str
     default: str | None = None
     pinned: bool = False
+    check: Callable[[str], object] | None = None
+    omit_at_default: bool = False
 
     @property
     def required(self) -> bool:
@@ -224,8 +324,13 @@ class EntryPoint:
         return tuple(p.name for p in self.parameters)
 
     def task_parameters(self, values: dict[str, str]) -> dict[str, str]:
-        """The values a run may override: the notebook task's base parameters."""
-        return {p.name: values[p.name] for p in self.parameters if not p.pinned}
+        """The values a run may override: the notebook task's base parameters, without
+        those the notebook falls back to (``omit_at_default`` at their default)."""
+        return {
+            p.name: values[p.name]
+            for p in self.parameters
+            if not p.pinned and not (p.omit_at_default and values[p.name] == p.default)
+        }
 
     def pinned_environment(self, values: dict[str, str]) -> dict[str, str]:
         """The pinned values, as the job cluster's environment variables."""
@@ -249,10 +354,29 @@ class EntryPoint:
                 resolved[name] = value
         if missing:
             raise ValueError(f"{self.path}: required parameter(s) {missing} not given")
-        return resolved
+        return self.checked(resolved)
+
+    def checked(self, values: dict[str, str]) -> dict[str, str]:
+        """``values`` once every parameter's check accepts its value; else a ValueError
+        naming the notebook (the plan and the task refuse the same values)."""
+        for parameter in self.parameters:
+            if parameter.check is not None and parameter.name in values:
+                try:
+                    parameter.check(values[parameter.name])
+                except ValueError as err:
+                    raise ValueError(f"{self.path}: {err}") from None
+        return values
 
 
 _CATALOG = Parameter(CATALOG, "The environment's Unity Catalog catalog", "prod")
+_SCHEMA_PREFIX_PARAMETER = Parameter(
+    SCHEMA_PREFIX,
+    "Prepended to the medallion's schema names (bronze, silver, gold); empty: none",
+    "sbx_ben_okafor_feature_orders_v2_3f9a1c2b7e_",
+    default="",
+    check=check_schema_prefix,
+    omit_at_default=True,
+)
 
 MEDALLION_BRONZE = EntryPoint(
     task_key="bronze",
@@ -260,6 +384,7 @@ MEDALLION_BRONZE = EntryPoint(
     kind="NOTEBOOK",
     parameters=(
         _CATALOG,
+        _SCHEMA_PREFIX_PARAMETER,
         Parameter(
             LANDING_PATH,
             "Landing zone root (the landing external location); orders/ and customers/ below",
@@ -277,17 +402,19 @@ MEDALLION_BRONZE = EntryPoint(
             default="false",
         ),
     ),
-    writes="<catalog>.bronze.orders, <catalog>.bronze.customers (append)",
+    writes=(
+        "<catalog>.<schema_prefix>bronze.orders, <catalog>.<schema_prefix>bronze.customers (append)"
+    ),
 )
 
 MEDALLION_SILVER = EntryPoint(
     task_key="silver",
     path="medallion_silver.py",
     kind="NOTEBOOK",
-    parameters=(_CATALOG,),
+    parameters=(_CATALOG, _SCHEMA_PREFIX_PARAMETER),
     writes=(
-        "<catalog>.silver.orders, <catalog>.silver.customers, "
-        "<catalog>.silver.quarantine (overwrite)"
+        "<catalog>.<schema_prefix>silver.orders, <catalog>.<schema_prefix>silver.customers, "
+        "<catalog>.<schema_prefix>silver.quarantine (overwrite)"
     ),
 )
 
@@ -295,8 +422,11 @@ MEDALLION_GOLD = EntryPoint(
     task_key="gold",
     path="medallion_gold.py",
     kind="NOTEBOOK",
-    parameters=(_CATALOG,),
-    writes=("<catalog>.gold.daily_revenue_by_segment, <catalog>.gold.customer_revenue (overwrite)"),
+    parameters=(_CATALOG, _SCHEMA_PREFIX_PARAMETER),
+    writes=(
+        "<catalog>.<schema_prefix>gold.daily_revenue_by_segment, "
+        "<catalog>.<schema_prefix>gold.customer_revenue (overwrite)"
+    ),
 )
 
 INTEGRATION_TESTS = EntryPoint(
@@ -305,27 +435,33 @@ INTEGRATION_TESTS = EntryPoint(
     kind="NOTEBOOK",
     parameters=(
         Parameter(CATALOG, "The environment's catalog under test", "staging"),
+        _SCHEMA_PREFIX_PARAMETER,
         Parameter(
             EXPECTED_TABLES,
-            "Comma-separated schema.table names that must exist",
+            "Comma-separated schema.table names that must exist; bronze, silver and gold "
+            "are looked for under schema_prefix",
             "gold.daily_revenue_by_segment,gold.customer_revenue",
             default=",".join(MEDALLION_TABLES),
         ),
         Parameter(
             GRANT_CHECKS,
-            "JSON list of {principal, securable, name, must_have, must_not_have}",
+            "JSON list of {principal, securable, name, must_have, must_not_have}; names "
+            "as they are in the catalog (schema_prefix is not applied)",
             json.dumps(list(DEFAULT_GRANT_CHECKS)),
             default=json.dumps(list(DEFAULT_GRANT_CHECKS)),
         ),
         Parameter(
             RESULTS_TABLE,
             "Table the per-check results are appended to; empty: "
-            f"<catalog>.{BRONZE}.{INTEGRATION_RESULTS_TABLE}",
+            f"<catalog>.<schema_prefix>{BRONZE}.{INTEGRATION_RESULTS_TABLE}",
             f"staging.{BRONZE}.{INTEGRATION_RESULTS_TABLE}",
             default="",
         ),
     ),
-    writes=f"results_table (default <catalog>.{BRONZE}.{INTEGRATION_RESULTS_TABLE}, append)",
+    writes=(
+        "results_table (default "
+        f"<catalog>.<schema_prefix>{BRONZE}.{INTEGRATION_RESULTS_TABLE}, append)"
+    ),
 )
 
 GIT_SYNC = EntryPoint(
