@@ -1,4 +1,5 @@
-"""``python -m dataops``: plan, validate, diff and access-check stacks offline.
+"""``python -m dataops``: plan, validate, diff and access-check stacks offline; list,
+destroy and sweep sandbox stacks through the Pulumi CLI (``sandbox``).
 
 ``plan`` also runs the policy pack (``policy/``) over the rendered stack, at the
 enforcement of its tier: violations go to stderr, one line each naming the rule and the
@@ -7,7 +8,8 @@ resource; advisory ones (dev) are warnings. ``--no-policy`` skips it.
 Exit status: 0 success; 1 the plan is not deployable (for example two resources with
 one URN, or a mandatory policy violation) or, with ``diff --exit-code``, there are
 differences; 2 bad input (arguments, stack file, stack config, git ref), reported as one
-line on stderr.
+line on stderr. ``sandbox``: 1 pulumi failed (not logged in, a destroy that did not
+finish), with pulumi's last error line; 2 no Pulumi CLI, or a name that is not a sandbox.
 """
 
 from __future__ import annotations
@@ -17,17 +19,20 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from components.config import ConfigError, StackConfig, check_shared_singletons
+from dataops import sandbox_stacks
 from dataops.access import AccessError, check_access, denied_line, render_grants, render_report
 from dataops.diff import diff_plans, render_markdown, render_text
 from dataops.engine import PROJECT_ROOT, DuplicateResourceError, render_stack_file, validate_stack
 from dataops.gitref import GitRefError, plan_at_ref
 from dataops.policy import check_plan
 from dataops.reference import print_reference, write_reference
+from dataops.sandbox_stacks import PulumiCli, PulumiError, PulumiMissingError, SandboxInputError
 from dataops.stackfile import StackFileError, read_stack_file, secret_placeholder, stack_names
 from dataops.tree import render_tree
 
@@ -106,6 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
     reference.add_argument(
         "--write", metavar="FILE", type=Path, help="replace the generated block in FILE instead"
     )
+    sandbox = commands.add_parser(
+        "sandbox", help="personal sandbox stacks (sandbox-<namespace>) in the dev workspace"
+    )
+    sandbox_commands = sandbox.add_subparsers(
+        dest="sandbox_command",
+        metavar="{" + ",".join(SANDBOX_COMMANDS) + "}",
+        required=True,
+        parser_class=_Parser,
+    )
+    for name, command in SANDBOX_COMMANDS.items():
+        command.arguments(sandbox_commands.add_parser(name, help=command.help))
     return parser
 
 
@@ -126,15 +142,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _reference(args)
         if args.command == "access":
             return _access(root, args)
+        if args.command == "sandbox":
+            return SANDBOX_COMMANDS[args.sandbox_command].run(root, args)
         _check_target(getattr(args, "json", None), "--json")
         return _diff(root, args)
-    except (ConfigError, StackFileError, GitRefError, OutputError) as error:
+    except (
+        ConfigError,
+        StackFileError,
+        GitRefError,
+        OutputError,
+        PulumiMissingError,
+        SandboxInputError,
+    ) as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
     except DuplicateResourceError as error:
         print(f"plan is not deployable: {error}", file=sys.stderr)
         return EXIT_FAILED
-    except AccessError as error:
+    except (AccessError, PulumiError) as error:
         print(error, file=sys.stderr)
         return EXIT_FAILED
 
@@ -244,6 +269,102 @@ def _reference(args: argparse.Namespace) -> int:
     if changed:
         print(f"{args.write}: config reference updated")
     return EXIT_OK
+
+
+# --- sandbox ---------------------------------------------------------------------------------
+
+
+def _sandbox_list_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="a JSON list instead of the table")
+
+
+def _sandbox_list(root: Path, args: argparse.Namespace) -> int:
+    found = sandbox_stacks.list_sandboxes(PulumiCli(root), warn=sys.stderr)
+    at = sandbox_stacks.now()
+    if args.json:
+        records = [sandbox.to_json(at) for sandbox in found]
+        sys.stdout.write(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(sandbox_stacks.render_table(found, at))
+    return EXIT_OK
+
+
+def _sandbox_down_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stack",
+        required=True,
+        help="the sandbox stack (sandbox-<namespace>; `./taskw sandbox:down` finds yours)",
+    )
+
+
+def _sandbox_down(root: Path, args: argparse.Namespace) -> int:
+    cli = PulumiCli(root)
+    sandbox = sandbox_stacks.inspect(cli, args.stack)
+    sandbox_stacks.destroy(cli, sandbox, sys.stdout)
+    print(f"{sandbox.stack}: destroyed, stack removed")
+    return EXIT_OK
+
+
+def _days(text: str) -> int:
+    if not text.isascii() or not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days (0 or more)")
+    return int(text)
+
+
+def _sandbox_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--branch",
+        help="the sandboxes of this git branch (exact; a refs/heads/ prefix is ignored)",
+    )
+    parser.add_argument(
+        "--older-than-days",
+        type=_days,
+        metavar="N",
+        help="the sandboxes created more than N days ago (with --branch: both must hold)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print what would be destroyed, destroy nothing"
+    )
+
+
+def _sandbox_sweep(root: Path, args: argparse.Namespace) -> int:
+    result = sandbox_stacks.sweep(
+        PulumiCli(root),
+        branch=args.branch,
+        older_than_days=args.older_than_days,
+        dry_run=args.dry_run,
+        at=sandbox_stacks.now(),
+        out=sys.stdout,
+        err=sys.stderr,
+    )
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+@dataclass(frozen=True)
+class SandboxCommand:
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[Path, argparse.Namespace], int]
+
+
+# The `sandbox` subcommands; one more is one more entry (its arguments and its handler).
+SANDBOX_COMMANDS: dict[str, SandboxCommand] = {
+    "list": SandboxCommand(
+        "every sandbox stack: owner, branch, age in days, resources",
+        _sandbox_list_arguments,
+        _sandbox_list,
+    ),
+    "down": SandboxCommand(
+        "destroy a sandbox's resources, then remove the stack and its stack file",
+        _sandbox_down_arguments,
+        _sandbox_down,
+    ),
+    "sweep": SandboxCommand(
+        "destroy the sandboxes of a branch, or older than N days; goes on past a failure",
+        _sandbox_sweep_arguments,
+        _sandbox_sweep,
+    ),
+}
 
 
 def _reason(error: OSError) -> str:
