@@ -1,4 +1,5 @@
-"""``python -m dataops``: plan, validate, diff and access-check stacks offline.
+"""``python -m dataops``: plan, validate, diff and access-check stacks offline; list,
+destroy and sweep sandbox stacks through the Pulumi CLI (``sandbox``).
 
 ``plan`` also runs the policy pack (``policy/``) over the rendered stack, at the
 enforcement of its tier: violations go to stderr, one line each naming the rule and the
@@ -7,7 +8,8 @@ resource; advisory ones (dev) are warnings. ``--no-policy`` skips it.
 Exit status: 0 success; 1 the plan is not deployable (for example two resources with
 one URN, or a mandatory policy violation) or, with ``diff --exit-code``, there are
 differences; 2 bad input (arguments, stack file, stack config, git ref), reported as one
-line on stderr.
+line on stderr. ``sandbox``: 1 pulumi failed (not logged in, a destroy that did not
+finish), with pulumi's last error line; 2 no Pulumi CLI, or a name that is not a sandbox.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -28,6 +31,7 @@ from components.config import (
     StackConfig,
     check_shared_singletons,
 )
+from dataops import sandbox_stacks
 from dataops.access import (
     AccessError,
     Caller,
@@ -42,6 +46,7 @@ from dataops.gitref import GitRefError, plan_at_ref
 from dataops.policy import check_plan
 from dataops.reference import print_reference, write_reference
 from dataops.sandbox import SandboxConfigError, generate
+from dataops.sandbox_stacks import PulumiCli, PulumiError, PulumiMissingError, SandboxInputError
 from dataops.stackfile import StackFileError, read_stack_file, secret_placeholder, stack_names
 from dataops.tree import render_tree
 
@@ -115,31 +120,23 @@ def build_parser() -> argparse.ArgumentParser:
     access.add_argument(
         "--grants", action="store_true", help="also print everything the plan grants each principal"
     )
-    sandbox = commands.add_parser(
-        "sandbox", help="a developer's own stack for one branch, in the dev workspace"
-    )
-    sandbox_commands = sandbox.add_subparsers(
-        dest="sandbox_command", required=True, parser_class=_Parser
-    )
-    sandbox_config = sandbox_commands.add_parser(
-        "config",
-        help="write the sandbox stack file of a user and branch; the last line is its stack",
-    )
-    sandbox_config.add_argument(
-        "--user", required=True, help="the developer's email (./taskw: git config user.email)"
-    )
-    sandbox_config.add_argument(
-        "--branch", required=True, help="the git branch (./taskw: git branch --show-current)"
-    )
-    sandbox_config.add_argument(
-        "--base-stack", default="dev", help="the stack whose workspace it uses (default: dev)"
-    )
     reference = commands.add_parser(
         "reference", help="print the README's generated tables: config keys and stack outputs"
     )
     reference.add_argument(
         "--write", metavar="FILE", type=Path, help="replace the generated block in FILE instead"
     )
+    sandbox = commands.add_parser(
+        "sandbox", help="personal sandbox stacks (sandbox-<namespace>) in the dev workspace"
+    )
+    sandbox_commands = sandbox.add_subparsers(
+        dest="sandbox_command",
+        metavar="{" + ",".join(SANDBOX_COMMANDS) + "}",
+        required=True,
+        parser_class=_Parser,
+    )
+    for name, command in SANDBOX_COMMANDS.items():
+        command.arguments(sandbox_commands.add_parser(name, help=command.help))
     return parser
 
 
@@ -161,21 +158,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "access":
             return _access(root, args)
         if args.command == "sandbox":
-            return _sandbox(root, args)
+            return SANDBOX_COMMANDS[args.sandbox_command].run(root, args)
         _check_target(getattr(args, "json", None), "--json")
         return _diff(root, args)
-    except (ConfigError, StackFileError, GitRefError, OutputError) as error:
+    except (
+        ConfigError,
+        StackFileError,
+        GitRefError,
+        OutputError,
+        PulumiMissingError,
+        SandboxInputError,
+        SandboxConfigError,
+    ) as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
     except DuplicateResourceError as error:
         print(f"plan is not deployable: {error}", file=sys.stderr)
         return EXIT_FAILED
-    except AccessError as error:
+    except (AccessError, PulumiError) as error:
         print(error, file=sys.stderr)
         return EXIT_FAILED
-    except SandboxConfigError as error:
-        print(error, file=sys.stderr)
-        return EXIT_BAD_INPUT
 
 
 def _plan(root: Path, args: argparse.Namespace) -> int:
@@ -267,14 +269,6 @@ def _access(root: Path, args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _sandbox(root: Path, args: argparse.Namespace) -> int:
-    generated = generate(root, args.user, args.branch, args.base_stack)
-    verb = "created" if generated.created else "regenerated"
-    print(f"{generated.path.name}: {verb} (validated)")
-    print(generated.stack)  # last: ./taskw sandbox:up and sandbox:down read it
-    return EXIT_OK
-
-
 def _reference(args: argparse.Namespace) -> int:
     if args.write is None:
         sys.stdout.write(print_reference())
@@ -298,6 +292,127 @@ def _reference(args: argparse.Namespace) -> int:
     if changed:
         print(f"{args.write}: config reference updated")
     return EXIT_OK
+
+
+# --- sandbox ---------------------------------------------------------------------------------
+
+
+def _sandbox_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--user", required=True, help="the developer's email (./taskw: git config user.email)"
+    )
+    parser.add_argument(
+        "--branch", required=True, help="the git branch (./taskw: git branch --show-current)"
+    )
+    parser.add_argument(
+        "--base-stack", default="dev", help="the stack whose workspace it uses (default: dev)"
+    )
+
+
+def _sandbox_config(root: Path, args: argparse.Namespace) -> int:
+    generated = generate(root, args.user, args.branch, args.base_stack)
+    verb = "created" if generated.created else "regenerated"
+    print(f"{generated.path.name}: {verb} (validated)")
+    print(generated.stack)  # last: ./taskw sandbox:up and sandbox:down read it
+    return EXIT_OK
+
+
+def _sandbox_list_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="a JSON list instead of the table")
+
+
+def _sandbox_list(root: Path, args: argparse.Namespace) -> int:
+    found = sandbox_stacks.list_sandboxes(PulumiCli(root), warn=sys.stderr)
+    at = sandbox_stacks.now()
+    if args.json:
+        records = [sandbox.to_json(at) for sandbox in found]
+        sys.stdout.write(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(sandbox_stacks.render_table(found, at))
+    return EXIT_OK
+
+
+def _sandbox_down_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stack",
+        required=True,
+        help="the sandbox stack (sandbox-<namespace>; `./taskw sandbox:down` finds yours)",
+    )
+
+
+def _sandbox_down(root: Path, args: argparse.Namespace) -> int:
+    cli = PulumiCli(root)
+    sandbox = sandbox_stacks.inspect(cli, args.stack)
+    sandbox_stacks.destroy(cli, sandbox, sys.stdout)
+    print(f"{sandbox.stack}: destroyed, stack removed")
+    return EXIT_OK
+
+
+def _days(text: str) -> int:
+    if not text.isascii() or not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days (0 or more)")
+    return int(text)
+
+
+def _sandbox_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--branch",
+        help="the sandboxes of this git branch (exact; a refs/heads/ prefix is ignored)",
+    )
+    parser.add_argument(
+        "--older-than-days",
+        type=_days,
+        metavar="N",
+        help="the sandboxes created more than N days ago (with --branch: both must hold)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print what would be destroyed, destroy nothing"
+    )
+
+
+def _sandbox_sweep(root: Path, args: argparse.Namespace) -> int:
+    result = sandbox_stacks.sweep(
+        PulumiCli(root),
+        branch=args.branch,
+        older_than_days=args.older_than_days,
+        dry_run=args.dry_run,
+        at=sandbox_stacks.now(),
+        out=sys.stdout,
+        err=sys.stderr,
+    )
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+@dataclass(frozen=True)
+class SandboxCommand:
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[Path, argparse.Namespace], int]
+
+
+# The `sandbox` subcommands; one more is one more entry (its arguments and its handler).
+SANDBOX_COMMANDS: dict[str, SandboxCommand] = {
+    "config": SandboxCommand(
+        "write the sandbox stack file of a user and branch; the last line is its stack",
+        _sandbox_config_arguments,
+        _sandbox_config,
+    ),
+    "list": SandboxCommand(
+        "every sandbox stack: owner, branch, age in days, resources",
+        _sandbox_list_arguments,
+        _sandbox_list,
+    ),
+    "down": SandboxCommand(
+        "destroy a sandbox's resources, then remove the stack and its stack file",
+        _sandbox_down_arguments,
+        _sandbox_down,
+    ),
+    "sweep": SandboxCommand(
+        "destroy the sandboxes of a branch, or older than N days; goes on past a failure",
+        _sandbox_sweep_arguments,
+        _sandbox_sweep,
+    ),
+}
 
 
 def _reason(error: OSError) -> str:

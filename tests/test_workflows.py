@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 from plan_helpers import SHIPPED_STACKS, StackDocument
+from workflow_runner import Status, condition
 
 from components.config import BranchProtectionConfig, StackConfig
 from dataops.engine import PROJECT_ROOT
@@ -254,6 +255,7 @@ def test_oidc_tokens_only_for_jobs_that_sign_in(workflows: dict[str, dict[str, A
         ("delivery", "deploy-dev"),
         ("delivery", "deploy-staging"),
         ("delivery", "deploy-prod"),
+        ("sandbox-cleanup", "sweep"),
     }
 
 
@@ -328,12 +330,23 @@ def test_previews_cover_every_shipped_stack_through_its_preview_environment(
 def test_pull_requests_never_use_a_deploy_environment(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
-    # prod deploys from main only, and deploy identities may change the cloud.
+    # prod deploys from main only, and deploy identities may change the cloud. A workflow
+    # with other triggers too may hold a job in a deploy environment that never runs on a
+    # pull request (sandbox-cleanup's sweep): its `if:` is false for every pull_request run.
+    pull_request = {
+        "github": {
+            "event_name": "pull_request",
+            "repository": "acme/dataops",
+            "event": {"pull_request": {"head": {"repo": {"full_name": "acme/dataops"}}}},
+        }
+    }
     for name, job_id, job in _jobs(workflows):
         if "pull_request" not in _triggers(workflows[name]):
             continue
         environment = str(job.get("environment", ""))
-        assert environment == "" or environment.endswith("-preview"), f"{name}/{job_id}"
+        if environment == "" or environment.endswith("-preview"):
+            continue
+        assert not condition(job.get("if"), pull_request, Status()), f"{name}/{job_id}"
 
 
 def test_the_offline_diff_is_one_sticky_comment(workflows: dict[str, dict[str, Any]]) -> None:
@@ -377,7 +390,7 @@ def test_deploys_go_through_one_reusable_workflow(workflows: dict[str, dict[str,
         (name, job_id)
         for name, job_id, job in _jobs(workflows)
         for step in job.get("steps", [])
-        if str(step.get("uses", "")).startswith("pulumi/") and step["with"]["command"] == "up"
+        if str(step.get("uses", "")).startswith("pulumi/") and step["with"].get("command") == "up"
     ]
     assert ups == [("deploy", "deploy")]
     (pulumi,) = [s for s in _deploy_job(workflows)["steps"] if "pulumi/" in str(s.get("uses"))]
@@ -548,8 +561,13 @@ def test_every_preview_and_deploy_runs_the_policy_pack(
     for name, job_id, job in _jobs(workflows):
         steps = job.get("steps", [])
         for index, step in enumerate(steps):
+            # A run: step calling the CLI itself is held to the same rule.
+            for command in re.findall(r"pulumi (?:preview|up)\b[^\n]*", str(step.get("run", ""))):
+                assert "--policy-pack policy" in command, f"{name}/{job_id}: {command}"
             if not str(step.get("uses", "")).startswith("pulumi/"):
                 continue
+            if "command" not in step["with"]:
+                continue  # installs the CLI only (sandbox-cleanup: it destroys, no policy)
             pulumi_steps += 1
             assert step["with"].get("policyPacks") == "policy", f"{name}/{job_id}: no policy pack"
             earlier = [str(s.get("run", "")) for s in steps[:index]]
@@ -562,7 +580,7 @@ def test_every_preview_and_deploy_runs_the_policy_pack(
         assert "--policy-pack policy" in command, command
     assert pipeline.count("./taskw policy:setup") == len(commands)
     tasks = yaml.safe_load((PROJECT_ROOT / "Taskfile.yml").read_text(encoding="utf-8"))["tasks"]
-    for task in ("preview:*", "up:*"):
+    for task in ("preview:*", "up:*", "sandbox:up"):
         assert "policy:setup" in tasks[task]["deps"], task
         assert all("--policy-pack policy" in command for command in tasks[task]["cmds"]), task
 
