@@ -259,6 +259,7 @@ class Sandbox(pulumi.ComponentResource):
                 teams_webhook_url=None,
                 git_sync_token=args.git_sync_token,
                 history_schema=names.schema(jp.DEFAULT_HISTORY_SCHEMA),
+                schema_prefix=names.schema_prefix,
                 history_retention_days=HISTORY_RETENTION_DAYS,
                 ready=[code, *grants],
                 cluster_policy=False,

@@ -151,6 +151,10 @@ def _escape(text: str | None) -> str:
 def outputs_markdown() -> str:
     schema = json.loads(OUTPUTS_SCHEMA.read_text(encoding="utf-8"))
     required = set(schema.get("required", []))
+    # A sandbox's outputs and a platform stack's differ: the schema's one if/then/else.
+    (tiers,) = schema.get("allOf", [{}])
+    sandbox_only = set(tiers.get("then", {}).get("required", []))
+    platform_only = set(tiers.get("else", {}).get("required", []))
     lines = ["| Output | Type | Always | Description |", "| --- | --- | --- | --- |"]
     for name, spec in schema["properties"].items():
         if "$ref" in spec:
@@ -158,7 +162,14 @@ def outputs_markdown() -> str:
         kind = (
             " \\| ".join(f"`{v}`" for v in spec["enum"]) if "enum" in spec else spec.get("type", "")
         )
-        always = "yes" if name in required else "when configured"
+        if name in required:
+            always = "yes"
+        elif name in platform_only:
+            always = "platform stacks"
+        elif name in sandbox_only:
+            always = "sandboxes"
+        else:
+            always = "when configured"
         lines.append(f"| `{name}` | {kind} | {always} | {_escape(spec.get('description'))} |")
     return "\n".join(lines) + "\n"
 
