@@ -5,11 +5,15 @@ destroy and sweep sandbox stacks through the Pulumi CLI (``sandbox``).
 enforcement of its tier: violations go to stderr, one line each naming the rule and the
 resource; advisory ones (dev) are warnings. ``--no-policy`` skips it.
 
+``bundle-targets`` writes the Databricks Asset Bundle target of a stack, from its offline
+plan or its real outputs (``dataops.bundles``).
+
 Exit status: 0 success; 1 the plan is not deployable (for example two resources with
 one URN, or a mandatory policy violation) or, with ``diff --exit-code``, there are
-differences; 2 bad input (arguments, stack file, stack config, git ref), reported as one
-line on stderr. ``sandbox``: 1 pulumi failed (not logged in, a destroy that did not
-finish), with pulumi's last error line; 2 no Pulumi CLI, or a name that is not a sandbox.
+differences; 2 bad input (arguments, stack file, stack config, git ref, stack outputs),
+reported as one line on stderr. ``sandbox``: 1 pulumi failed (not logged in, a destroy
+that did not finish), with pulumi's last error line; 2 no Pulumi CLI, or a name that is
+not a sandbox.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from dataops.access import (
     render_grants,
     render_report,
 )
+from dataops.bundles import TARGETS_FOLDER, BundleTargetError, target_name, targets_document
 from dataops.diff import diff_plans, render_markdown, render_text
 from dataops.engine import PROJECT_ROOT, DuplicateResourceError, render_stack_file, validate_stack
 from dataops.gitref import GitRefError, plan_at_ref
@@ -137,6 +142,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for name, command in SANDBOX_COMMANDS.items():
         command.arguments(sandbox_commands.add_parser(name, help=command.help))
+    bundle = commands.add_parser(
+        "bundle-targets",
+        help="write the Databricks Asset Bundle target of a stack, from its outputs",
+    )
+    bundle.add_argument("stack", help="stack name: its outputs define the target")
+    bundle.add_argument(
+        "--outputs",
+        metavar="FILE",
+        type=Path,
+        help="the stack's real outputs, as `pulumi stack output --json` prints them "
+        "(default: render the stack offline and use the plan's outputs)",
+    )
+    bundle.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        default=Path(),
+        help="the bundle's folder: writes DIR/targets/<tier>.yml (default: .)",
+    )
     return parser
 
 
@@ -159,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _access(root, args)
         if args.command == "sandbox":
             return SANDBOX_COMMANDS[args.sandbox_command].run(root, args)
+        if args.command == "bundle-targets":
+            return _bundle_targets(root, args)
         _check_target(getattr(args, "json", None), "--json")
         return _diff(root, args)
     except (
@@ -166,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         StackFileError,
         GitRefError,
         OutputError,
+        BundleTargetError,
         PulumiMissingError,
         SandboxInputError,
         SandboxConfigError,
@@ -267,6 +294,61 @@ def _access(root: Path, args: argparse.Namespace) -> int:
     if args.grants:
         sys.stdout.write(render_grants(plan))
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _bundle_targets(root: Path, args: argparse.Namespace) -> int:
+    out: Path = args.out
+    # Before any rendering: a typo in --out should not cost a plan.
+    if not out.is_dir():
+        raise OutputError(
+            f"bundle-targets: --out {out}: no such folder; name the bundle's folder (the one "
+            "holding databricks.yml), or create it first"
+        )
+    if args.outputs is None:
+        outputs = render_stack_file(read_stack_file(root, args.stack)).outputs
+    else:
+        outputs = _read_outputs(args.outputs)
+    text = targets_document(args.stack, outputs, outputs_file=args.outputs is not None)
+    folder = out / TARGETS_FOLDER
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as error:
+        raise OutputError(
+            f"bundle-targets: --out {out}: cannot create {folder}: {_reason(error)}"
+        ) from None
+    path = folder / f"{target_name(args.stack, outputs)}.yml"
+    _write(str(path), text, option="bundle-targets: --out")
+    print(path)
+    return EXIT_OK
+
+
+def _read_outputs(path: Path) -> dict[str, Any]:
+    """A stack's outputs from a file `pulumi stack output --json` wrote; one line if not."""
+    where = f"bundle-targets: --outputs {path}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BundleTargetError(
+            f"{where}: no such file; write it with `pulumi stack output --json -s STACK > FILE`"
+        ) from None
+    except UnicodeDecodeError:
+        raise BundleTargetError(f"{where}: is not UTF-8 text") from None
+    except OSError as error:
+        raise BundleTargetError(f"{where}: cannot read it: {_reason(error)}") from None
+    try:
+        outputs = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BundleTargetError(
+            f"{where}: is not JSON ({error.msg}, line {error.lineno} column {error.colno})"
+        ) from None
+    except RecursionError:  # the decoder recurses per nesting level
+        raise BundleTargetError(f"{where}: is nested too deeply to be stack outputs") from None
+    if not isinstance(outputs, dict):
+        raise BundleTargetError(
+            f"{where}: holds a JSON {type(outputs).__name__}, not the object of outputs "
+            "`pulumi stack output --json` prints"
+        )
+    return outputs
 
 
 def _reference(args: argparse.Namespace) -> int:
@@ -432,7 +514,7 @@ def _check_target(target: str | None, option: str) -> None:
         )
 
 
-def _write(target: str, text: str, stdout: TextIO | None = None) -> None:
+def _write(target: str, text: str, stdout: TextIO | None = None, *, option: str = "--json") -> None:
     """Write ``text`` to ``target`` ('-': standard output) whole or not at all.
 
     A regular file is written beside itself and renamed over, so a full disk or a lost
@@ -460,4 +542,4 @@ def _write(target: str, text: str, stdout: TextIO | None = None) -> None:
             with contextlib.suppress(OSError):
                 tmp.unlink()
     except OSError as error:
-        raise OutputError(f"--json {target}: cannot write it: {_reason(error)}") from None
+        raise OutputError(f"{option} {target}: cannot write it: {_reason(error)}") from None
