@@ -48,8 +48,8 @@ from components.tiers import Tier, traits
 from notebooks.dataops_jobs.parameters import MEDALLION_SCHEMAS
 
 TARGETS_FOLDER = "targets"
-SANDBOX = "sandbox"
-TIERS = (*(tier.value for tier in Tier), SANDBOX)
+SANDBOX = Tier.SANDBOX.value
+TIERS = tuple(tier.value for tier in Tier)
 COMMAND = "python -m dataops bundle-targets"
 
 # Bundle permission levels (top-level and per target): the bundle CLI refuses any other

@@ -17,12 +17,21 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from string import Template
 
-from components.config import ConfigError, SandboxStackConfig, StackConfig
+import yaml
+
+from components.config import (
+    PROJECT,
+    SANDBOX_SECRET_KEYS,
+    ConfigError,
+    SandboxStackConfig,
+    StackConfig,
+)
 from components.sandbox import BASE_TIERS
 from components.sandbox_names import SandboxNameError, SandboxNames
 from components.tiers import TIERS, Tier
@@ -65,12 +74,12 @@ def generate(
     base = _base_config(root, base_stack)
     _check_developer(base, names.user, base_stack)
     path = root / f"Pulumi.{names.stack}.yaml"
-    created_at = _existing_created_at(root, names.stack)
+    created_at, kept = _existing(root, names.stack)
     fresh = created_at is None
     if created_at is None:
         moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
         created_at = moment.isoformat().replace("+00:00", "Z")
-    text = render_template(names, base, created_at)
+    text = render_template(names, base, created_at) + kept
     _write_validated(root, path, names.stack, text)
     return GeneratedSandbox(path=path, stack=names.stack, created=fresh)
 
@@ -141,15 +150,43 @@ def _check_developer(base: StackConfig, user: str, base_stack: str) -> None:
         )
 
 
-def _existing_created_at(root: Path, stack: str) -> str | None:
-    """The creation time of this sandbox's current stack file, if it has a valid one."""
+def _existing(root: Path, stack: str) -> tuple[str | None, str]:
+    """From this sandbox's current stack file, if it has a valid one: its creation time,
+    and what Pulumi itself wrote there, as YAML to keep: the encrypted secrets the sandbox
+    may hold (``pulumi config set --secret gitSyncToken``) and the stack's secrets
+    provider (``secretsprovider``, ``encryptedkey``, ``encryptionsalt``, written by
+    ``pulumi stack init``): losing those would make its secrets unreadable."""
     if not (root / f"Pulumi.{stack}.yaml").is_file():
-        return None
+        return None, ""
     try:
-        config = validate_stack(read_stack_file(root, stack))
+        stack_file = read_stack_file(root, stack)
+        config = validate_stack(stack_file)
     except (ConfigError, StackFileError):
-        return None  # replaced by a fresh one below (the old one could not deploy)
-    return config.sandbox.created_at if isinstance(config, SandboxStackConfig) else None
+        return None, ""  # replaced by a fresh one (the old one could not deploy)
+    if not isinstance(config, SandboxStackConfig):
+        return None, ""
+    document = yaml.safe_load(stack_file.path.read_text(encoding="utf-8")) or {}
+    secrets = {
+        f"{PROJECT}:{key}": {"secure": stack_file.ciphertexts[f"{PROJECT}:{key}"]}
+        for key in sorted(SANDBOX_SECRET_KEYS)
+        if f"{PROJECT}:{key}" in stack_file.ciphertexts
+    }
+    kept = ""
+    if secrets:
+        # Under the template's `config:`, which is its last block.
+        kept += "".join(f"  {line}\n" for line in _dump(secrets).splitlines())
+    pulumi_keys = {k: v for k, v in document.items() if k in _PULUMI_KEYS}
+    if pulumi_keys:
+        kept += _dump(pulumi_keys)
+    return config.sandbox.created_at, kept
+
+
+# What `pulumi stack init` writes at the top of a stack file.
+_PULUMI_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt")
+
+
+def _dump(data: Mapping[str, object]) -> str:
+    return yaml.safe_dump(data, default_flow_style=False, allow_unicode=True, sort_keys=True)
 
 
 def _write_validated(root: Path, path: Path, stack: str, text: str) -> None:

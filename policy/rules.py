@@ -1106,11 +1106,13 @@ def _sandbox_namespace(resource: Resource, context: StackContext) -> Iterator[st
             ("name", name, isinstance(name, str) and name.startswith(names.schema_prefix))
         )
     elif resource.type == GRANTS:
+        # Grants on the sandbox's own schemas only: any other securable is the platform's.
         schema = resource.get("schema")
-        inside = isinstance(schema, str) and schema.split(".", 1)[-1].startswith(
-            names.schema_prefix
-        )
-        checks.append(("schema", schema, inside))
+        if schema is not None:
+            inside = isinstance(schema, str) and schema.split(".", 1)[-1].startswith(
+                names.schema_prefix
+            )
+            checks.append(("schema", schema, inside))
         for key in ("catalog", "metastore", "externalLocation", "storageCredential", "table"):
             if resource.get(key) is not None:
                 checks.append((key, resource.get(key), False))

@@ -319,7 +319,7 @@ def test_unreadable_outputs_file_is_bad_input_in_one_line(
         (
             {"environment": "qa"},
             "bundle-targets: the outputs of staging have environment 'qa', not a tier "
-            "bundle-targets knows (dev, staging, prod, sandbox)",
+            "bundle-targets knows (dev, sandbox, staging, prod)",
         ),
     ],
 )

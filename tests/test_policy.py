@@ -39,6 +39,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from components.config import SECRET_KEYS
+from components.sandbox_names import SandboxNames
 from dataops.cli import main
 from dataops.engine import PROJECT_ROOT, Plan
 from dataops.mocks import SECRET_MASK, UNKNOWN_MASK
@@ -85,12 +86,14 @@ from policy.rules import (
     Enforcement,
     Resource,
     ResourceRule,
+    SandboxContext,
     StackContext,
     StackRule,
     enforcement,
     evaluate,
     rule_named,
     secret_word,
+    stack_context_from_config,
 )
 
 PlanOf = Callable[[str], Plan]
@@ -1057,3 +1060,247 @@ def test_a_diff_against_a_ref_that_breaks_a_rule_still_renders(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     assert "datanova-<stack>-source-protect-main" in result.stdout, result.stdout
     assert '"requiredApprovingReviewCount": 0}] -> [' in result.stdout, result.stdout
+
+
+# ---------------------------------------------------------------------------- sandboxes
+
+SANDBOX_NAMES = SandboxNames("ben.okafor@datanova.eu", "feature/orders-v2")
+SANDBOX = StackContext("sandbox", sandbox=SandboxContext.of(SANDBOX_NAMES))
+SANDBOX_JOB = {
+    "name": SANDBOX_NAMES.job("medallion"),
+    "runAs": {"userName": "ben.okafor@datanova.eu"},
+    "emailNotifications": {"onFailures": ["ben.okafor@datanova.eu"]},
+    "timeoutSeconds": 3600,
+    "schedule": {"quartzCronExpression": "0 0 2 * * ?", "pauseStatus": "PAUSED"},
+    "jobClusters": [
+        {"jobClusterKey": "m", "newCluster": {"numWorkers": 0, "nodeTypeId": "Standard_DS3_v2"}}
+    ],
+    "tasks": [{"taskKey": "bronze", "jobClusterKey": "m"}],
+}
+
+
+def _sandbox_resource(type_: str, props: Mapping[str, Any], name: str = "r") -> Resource:
+    return Resource(
+        type_, name, f"urn:pulumi:{SANDBOX_NAMES.stack}::dataops::{type_}::{name}", props
+    )
+
+
+def test_a_compliant_sandbox_job_passes_every_sandbox_rule() -> None:
+    job = _sandbox_resource(JOB, SANDBOX_JOB)
+    for name in ("sandbox-schedules-paused", "sandbox-cluster-size", "sandbox-jobs-personal"):
+        assert violations(name, job, SANDBOX) == [], name
+    assert violations("sandbox-namespace", job, SANDBOX) == []
+
+
+def test_a_sandbox_creates_no_azure_or_account_resource() -> None:
+    allowed = [
+        _sandbox_resource("databricks:index/schema:Schema", {"name": "x"}, "schema"),
+        _sandbox_resource("pulumi:pulumi:StackReference", {"name": "o/dataops/dev"}, "base"),
+        _sandbox_resource("dataops:sandbox:Sandbox", {}, "component"),
+        _sandbox_resource(
+            "pulumi:providers:databricks", {"host": "https://adb-1.2.azuredatabricks.net"}, "ws"
+        ),
+    ]
+    assert findings("sandbox-workspace-objects-only", allowed, SANDBOX) == []
+    for type_, props, fragment in (
+        (STORAGE_ACCOUNT, {}, "is an Azure resource"),
+        ("databricks:index/group:Group", {}, "is an account-level Databricks object"),
+        (CATALOG, {"name": "mine"}, "is not a sandbox object"),
+        ("pulumi:providers:databricks", {"accountId": "a"}, "is an account-level provider"),
+        (
+            "pulumi:providers:databricks",
+            {"host": "https://accounts.azuredatabricks.net"},
+            "is an account-level provider",
+        ),
+    ):
+        found = findings(
+            "sandbox-workspace-objects-only",
+            [*allowed, _sandbox_resource(type_, props, "bad")],
+            SANDBOX,
+        )
+        one(found, fragment)
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("organization/dataops/prod", "never reads staging, prod or another sandbox"),
+        ("organization/dataops/staging", "never reads staging, prod or another sandbox"),
+        ("organization/dataops/sandbox-chloe-x-0123456789", "another sandbox"),
+        ("organization/dataops/qa", "not its base stack 'dev'"),
+    ],
+)
+def test_a_sandbox_reads_its_base_stack_only(name: str, fragment: str) -> None:
+    reference = _sandbox_resource("pulumi:pulumi:StackReference", {"name": name}, "ref")
+    one(findings("sandbox-reads-its-base-only", [reference], SANDBOX), fragment)
+    base = _sandbox_resource("pulumi:pulumi:StackReference", {"name": "organization/dataops/dev"})
+    assert findings("sandbox-reads-its-base-only", [base], SANDBOX) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (
+            {"schedule": {"quartzCronExpression": "0 0 2 * * ?", "pauseStatus": "UNPAUSED"}},
+            "schedule.pauseStatus is 'UNPAUSED'",
+        ),
+        ({"continuous": {}}, "continuous.pauseStatus is unset"),
+        (
+            {"trigger": {"pauseStatus": "UNPAUSED", "fileArrival": {"url": "x"}}},
+            "trigger.pauseStatus",
+        ),
+    ],
+)
+def test_a_sandbox_job_never_runs_on_its_own(change: dict[str, Any], fragment: str) -> None:
+    job = _sandbox_resource(JOB, {**SANDBOX_JOB, **change})
+    one(violations("sandbox-schedules-paused", job, SANDBOX), fragment)
+
+
+@pytest.mark.parametrize(
+    ("cluster", "job_change", "fragment"),
+    [
+        ({"numWorkers": 4, "nodeTypeId": "Standard_DS3_v2"}, {}, "has workers"),
+        (
+            {"autoscale": {"minWorkers": 1, "maxWorkers": 8}, "nodeTypeId": "Standard_DS3_v2"},
+            {},
+            "has workers",
+        ),
+        (
+            {"numWorkers": 0, "nodeTypeId": "Standard_E64s_v5"},
+            {},
+            "'Standard_E64s_v5', bigger than",
+        ),
+        (
+            {
+                "numWorkers": 0,
+                "nodeTypeId": "Standard_DS3_v2",
+                "driverNodeTypeId": "Standard_E64s_v5",
+            },
+            {},
+            "driverNodeTypeId",
+        ),
+        ({"numWorkers": 0}, {}, "nodeTypeId is unset"),
+        (
+            {"numWorkers": 0, "nodeTypeId": "Standard_DS3_v2"},
+            {"timeoutSeconds": 0},
+            "timeout is unset",
+        ),
+        (
+            {"numWorkers": 0, "nodeTypeId": "Standard_DS3_v2"},
+            {"timeoutSeconds": 86400},
+            "86400 seconds",
+        ),
+    ],
+)
+def test_a_sandbox_job_cluster_stays_small(
+    cluster: dict[str, Any], job_change: dict[str, Any], fragment: str
+) -> None:
+    job = _sandbox_resource(
+        JOB,
+        {
+            **SANDBOX_JOB,
+            **job_change,
+            "jobClusters": [{"jobClusterKey": "m", "newCluster": cluster}],
+        },
+    )
+    one(violations("sandbox-cluster-size", job, SANDBOX), fragment)
+
+
+def test_every_task_bounded_bounds_the_run() -> None:
+    # The git sync bounds its task, not the job: that counts when every task is bounded.
+    tasks = [{"taskKey": "a", "timeoutSeconds": 600}, {"taskKey": "b", "timeoutSeconds": 900}]
+    bounded = _sandbox_resource(JOB, {**SANDBOX_JOB, "timeoutSeconds": None, "tasks": tasks})
+    assert violations("sandbox-cluster-size", bounded, SANDBOX) == []
+    tasks[1] = {"taskKey": "b"}
+    unbounded = _sandbox_resource(JOB, {**SANDBOX_JOB, "timeoutSeconds": None, "tasks": tasks})
+    one(violations("sandbox-cluster-size", unbounded, SANDBOX), "timeout is unset")
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (
+            {"runAs": {"servicePrincipalName": "5ceae852-4e82-5c0c-8ebb-c6785e9803c5"}},
+            "runAs.userName is unset",
+        ),
+        ({"runAs": {"userName": "chloe.martin@datanova.eu"}}, "'chloe.martin@datanova.eu'"),
+        (
+            {"emailNotifications": {"onFailures": ["ben.okafor@datanova.eu", "team@datanova.eu"]}},
+            "['team@datanova.eu']",
+        ),
+        (
+            {"webhookNotifications": {"onFailures": [{"id": "teams"}]}},
+            "webhookNotifications is set",
+        ),
+    ],
+)
+def test_a_sandbox_job_is_personal(change: dict[str, Any], fragment: str) -> None:
+    job = _sandbox_resource(JOB, {**SANDBOX_JOB, **change})
+    one(violations("sandbox-jobs-personal", job, SANDBOX), fragment)
+
+
+@pytest.mark.parametrize(
+    ("type_", "props", "fragment"),
+    [
+        (
+            "databricks:index/schema:Schema",
+            {"name": "bronze", "catalogName": "dev"},
+            "name 'bronze'",
+        ),
+        (GRANTS, {"schema": "dev.gold", "grants": []}, "schema 'dev.gold'"),
+        (GRANTS, {"catalog": "dev", "grants": []}, "catalog 'dev'"),
+        (
+            JOB,
+            {**SANDBOX_JOB, "name": "[sandbox ben.okafor x] medallion"},
+            "name '[sandbox ben.okafor x] medallion'",
+        ),
+        (
+            "databricks:index/notebook:Notebook",
+            {"path": "/Shared/dataops/dev/x"},
+            "path '/Shared/dataops/dev/x'",
+        ),
+        ("databricks:index/directory:Directory", {"path": "/Users/ben.okafor@datanova.eu"}, "path"),
+        (
+            "databricks:index/permissions:Permissions",
+            {"directoryPath": "/Shared"},
+            "directoryPath '/Shared'",
+        ),
+        (
+            "databricks:index/permissions:Permissions",
+            {"clusterPolicyId": "p"},
+            "not a job or the sandbox's folder",
+        ),
+        ("databricks:index/secretScope:SecretScope", {"name": "dataops"}, "name 'dataops'"),
+        ("databricks:index/secret:Secret", {"scope": "dataops", "key": "k"}, "scope 'dataops'"),
+    ],
+)
+def test_nothing_outside_the_sandbox_namespace(
+    type_: str, props: dict[str, Any], fragment: str
+) -> None:
+    one(violations("sandbox-namespace", _sandbox_resource(type_, props), SANDBOX), fragment)
+    inside = {
+        "databricks:index/schema:Schema": {"name": SANDBOX_NAMES.schema("bronze")},
+        "databricks:index/notebook:Notebook": {"path": f"{SANDBOX_NAMES.code_folder}/x"},
+        "databricks:index/secretScope:SecretScope": {"name": SANDBOX_NAMES.secret_scope},
+    }
+    if type_ in inside:
+        assert (
+            violations("sandbox-namespace", _sandbox_resource(type_, inside[type_]), SANDBOX) == []
+        )
+
+
+def test_the_pack_reads_the_sandbox_namespace_from_the_stack_config() -> None:
+    settings = {"user": "Ben.Okafor@datanova.eu", "branch": "feature/orders-v2", "baseStack": "dev"}
+    context = stack_context_from_config(
+        {"dataops:environment": "sandbox", "dataops:sandbox": json.dumps(settings)}
+    )
+    assert context.tier == "sandbox" and context.sandbox == SandboxContext.of(SANDBOX_NAMES)
+    # Unreadable: nothing is inside a namespace nobody can derive.
+    broken = stack_context_from_config(
+        {"dataops:environment": "sandbox", "dataops:sandbox": "not json"}
+    )
+    assert broken.sandbox is None
+    schema = _sandbox_resource(
+        "databricks:index/schema:Schema", {"name": SANDBOX_NAMES.schema("x")}
+    )
+    one(violations("sandbox-namespace", schema, broken), "cannot be read")

@@ -186,9 +186,7 @@ def test_the_shipped_policy_and_the_developer_access_check_pass(sandbox: Any) ->
     assert {d.outcome for d in access.decisions} == {"ok"}
 
 
-def test_the_developer_needs_create_schema_on_the_dev_catalog(
-    sandbox: Any, tmp_path: Path
-) -> None:
+def test_the_developer_needs_create_schema_on_the_dev_catalog(sandbox: Any, tmp_path: Path) -> None:
     root = project_copy(tmp_path)
     dev = yaml.safe_load((root / "Pulumi.dev.yaml").read_text())
     catalog = dev["config"]["dataops:unityCatalog"]["catalogs"][0]
@@ -219,7 +217,9 @@ def test_two_sandboxes_share_no_name(sandbox: Any) -> None:
     ben_other, _ = sandbox(BEN, "feature/orders-v3")
     chloe_orders, _ = sandbox(CHLOE, ORDERS)
     for first, second in ((ben_orders, ben_other), (ben_orders, chloe_orders)):
-        shared = {v for _k, v in databricks_names(first)} & {v for _k, v in databricks_names(second)}
+        shared = {v for _k, v in databricks_names(first)} & {
+            v for _k, v in databricks_names(second)
+        }
         assert shared == set()
         assert not {r.urn for r in first.resources} & {r.urn for r in second.resources}
 
@@ -401,3 +401,39 @@ def test_the_sandbox_config_model_is_what_the_loader_returns(tmp_path: Path) -> 
     assert config.names == SandboxNames(BEN, LONG_BRANCH)
     with pytest.raises(SandboxNameError):
         SandboxNames.of(BEN, "bad branch")
+
+
+def test_regenerating_keeps_what_pulumi_wrote_into_the_file(tmp_path: Path) -> None:
+    # `pulumi stack init` writes the secrets provider at the top, `pulumi config set
+    # --secret gitSyncToken` the encrypted token under config: regenerating (every
+    # `sandbox:up`) must keep both, or the stack's secrets become unreadable.
+    root = project_copy(tmp_path)
+    first = generate(root, BEN, ORDERS, now=NOW)
+    document = yaml.safe_load(first.path.read_text())
+    document["encryptionsalt"] = "v1:c2FsdA==:v1:bm9uY2U=:c2VjcmV0"
+    document["config"]["dataops:gitSyncToken"] = {"secure": CIPHERTEXT}
+    first.path.write_text(yaml.safe_dump(document, allow_unicode=True))
+    generate(root, BEN, ORDERS, now=NOW)
+    again = yaml.safe_load(first.path.read_text())
+    assert again["encryptionsalt"] == "v1:c2FsdA==:v1:bm9uY2U=:c2VjcmV0"
+    assert again["config"]["dataops:gitSyncToken"] == {"secure": CIPHERTEXT}
+    assert again["config"]["dataops:sandbox"] == document["config"]["dataops:sandbox"]
+    # With the token, the backup job reads it from the sandbox's own secret scope.
+    plan = render_stack_file(read_stack_file(root, first.stack))
+    scope = plan.one("databricks:index/secretScope:SecretScope")
+    assert scope.inputs["name"] == first.stack
+    assert check_plan(plan).violations == ()
+
+
+def test_the_bundle_target_of_a_rendered_sandbox(sandbox: Any) -> None:
+    from dataops.bundles import bundle_target
+
+    plan, _dev = sandbox(BEN, ORDERS)
+    names = SandboxNames(BEN, ORDERS)
+    target = bundle_target(plan.stack, plan.outputs)
+    assert target["mode"] == "development"
+    assert target["run_as"] == {"user_name": BEN}
+    assert target["workspace"]["host"] == plan.outputs["workspaceUrl"]
+    assert target["workspace"]["root_path"].endswith(f"/{names.namespace}")
+    assert target["variables"]["schema_prefix"] == names.schema_prefix
+    assert target["variables"]["gold_schema"] == names.schema("gold")

@@ -565,7 +565,7 @@ def test_the_sandbox_group_takes_one_handler_per_subcommand() -> None:
     from dataops import cli
 
     parser = cli.build_parser()
-    assert set(cli.SANDBOX_COMMANDS) == {"list", "down", "sweep"}
+    assert set(cli.SANDBOX_COMMANDS) == {"config", "list", "down", "sweep"}
     args = parser.parse_args(["sandbox", "sweep", "--branch", "b", "--dry-run"])
     assert (args.command, args.sandbox_command, args.branch, args.dry_run) == (
         "sandbox",

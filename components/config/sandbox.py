@@ -26,7 +26,7 @@ from components.config.types import (
     _PathError,
     _required,
 )
-from components.sandbox_names import STACK_PREFIX, SandboxNames
+from components.sandbox_names import STACK_NAME, STACK_PREFIX, SandboxNames
 from components.secret_keys import SecretKey
 from components.tiers import TIERS, Tier, TierTraits, traits
 
@@ -77,6 +77,8 @@ class SandboxStackConfig(_Model):
         if problem:
             raise _PathError(("sandbox", "createdAt"), problem)
         base = settings.base_stack
+        if not STACK_NAME.match(base):
+            raise _PathError(("sandbox", "baseStack"), f"{base!r} is not a stack name")
         if base in {str(tier) for tier, traits_ in TIERS.items() if traits_.mandatory_policy}:
             raise _PathError(
                 ("sandbox", "baseStack"),
