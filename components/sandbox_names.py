@@ -87,6 +87,8 @@ class SandboxNames:
             raise SandboxNameError(
                 "no user: set your email with `git config user.email you@example.com`"
             )
+        if not STACK_NAME.match(base_stack):
+            raise SandboxNameError(f"base stack {base_stack!r} is not a stack name")
         if not valid_email(user):
             raise SandboxNameError(f"user {user!r} is not an email address")
         if not branch or branch == "HEAD":

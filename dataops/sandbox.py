@@ -107,12 +107,26 @@ def render_template(names: SandboxNames, base: StackConfig, created_at: str) -> 
         "node_type": node_type,
         "spark_version": base.jobs.cluster.spark_version,
     }
-    fields = {f"{key}_json": json.dumps(value, ensure_ascii=False) for key, value in values.items()}
+    fields = {f"{key}_json": _scalar(value) for key, value in values.items()}
     # In a comment a branch is one line of printable text, whatever it holds.
-    fields["branch_comment"] = json.dumps(names.branch, ensure_ascii=False)
+    fields["branch_comment"] = _scalar(names.branch)
     return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
         fields, user=names.user, base_stack=names.base_stack
     )
+
+
+# Characters YAML reads as line breaks or a byte-order mark (YAML 1.1, 5.4 line break
+# characters; PyYAML follows it), which git allows in a branch: escaped, a double-quoted
+# scalar and a comment stay one line. Everything else is kept as written.
+_YAML_BREAKS = ("\u0085", "\u2028", "\u2029", "\ufeff")
+
+
+def _scalar(value: object) -> str:
+    """``value`` as a YAML flow scalar: JSON, which YAML reads as the same value."""
+    text = json.dumps(value, ensure_ascii=False)
+    for char in _YAML_BREAKS:
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
 
 
 def _base_config(root: Path, base_stack: str) -> StackConfig:

@@ -26,7 +26,7 @@ from components.sandbox_names import (
     SandboxNameError,
     SandboxNames,
 )
-from dataops.access import check_access, denied_line
+from dataops.access import ACCESS_TABLE, check_access, denied_line
 from dataops.cli import main
 from dataops.engine import PROJECT_ROOT, Plan, render_stack_file
 from dataops.policy import check_plan
@@ -42,18 +42,13 @@ NOW = datetime(2026, 12, 2, 16, 30, tzinfo=UTC)
 # What `pulumi config set --secret` writes, as the shipped stack files show it.
 CIPHERTEXT = "v1:Zm9vYmFyYmF6cXV4:placeholder-encrypted-by-pulumi-config-set-secret"
 
-# Account- and Azure-level resources a sandbox must never register.
-ACCOUNT_LEVEL = {
-    "databricks:index/metastore:Metastore",
-    "databricks:index/metastoreAssignment:MetastoreAssignment",
-    "databricks:index/group:Group",
-    "databricks:index/user:User",
-    "databricks:index/servicePrincipal:ServicePrincipal",
-    "databricks:index/groupMember:GroupMember",
-    "databricks:index/mwsPermissionAssignment:MwsPermissionAssignment",
-    "databricks:index/accessControlRuleSet:AccessControlRuleSet",
+# Account-level resources a sandbox must never register: the access table's own list
+# (only an account admin creates them), and the workspace objects only an admin creates.
+ACCOUNT_LEVEL = {token for token, row in ACCESS_TABLE.items() if row.account_level} | {
     "databricks:index/catalog:Catalog",
     "databricks:index/clusterPolicy:ClusterPolicy",
+    "databricks:index/groupMember:GroupMember",
+    "databricks:index/accessControlRuleSet:AccessControlRuleSet",
 }
 
 
@@ -232,7 +227,8 @@ def test_branches_that_fold_alike_keep_apart() -> None:
 
 
 @pytest.mark.parametrize(
-    "branch", [LONG_BRANCH, "日本語", "a", "x/" * 99 + "y", "Feature/UPPER.case_v1"]
+    "branch",
+    [LONG_BRANCH, "日本語", "a", "x/" * 99 + "y", "Feature/UPPER.case_v1", "fix/a\u2028b\u0085c"],
 )
 def test_odd_branches_give_valid_names(branch: str) -> None:
     names = SandboxNames.of(BEN, branch)
@@ -274,6 +270,16 @@ def test_config_writes_a_validated_file_and_prints_the_stack_last(
     assert settings["backupRepository"] == "https://github.com/datanova/notebook-backup-dev.git"
     assert settings["reviewerGroups"] == ["data-engineers"]
     assert main(["--root", str(root), "validate", stack]) == 0
+
+
+@pytest.mark.parametrize("branch", [LONG_BRANCH, "fix/line\u2028break\u2029\u0085\ufeff-x"])
+def test_the_file_holds_the_exact_branch(tmp_path: Path, branch: str) -> None:
+    root = project_copy(tmp_path)
+    generated = generate(root, BEN, branch, now=NOW)
+    text = generated.path.read_text(encoding="utf-8")
+    assert yaml.safe_load(text)["config"]["dataops:sandbox"]["branch"] == branch
+    # The comment naming the branch stays one line: every line is a comment or YAML.
+    assert all(line.startswith(("#", "config:", " ")) for line in text.splitlines())
 
 
 def test_regenerating_keeps_the_creation_time(tmp_path: Path) -> None:
