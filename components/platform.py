@@ -239,6 +239,12 @@ class Platform(pulumi.ComponentResource):
         )
         return github_provider, azuredevops_provider
 
+    def _cluster_policy_id(self) -> pulumi.Output[str]:
+        policy = self.jobs.cluster_policy
+        if policy is None:  # a platform stack's jobs always have their policy
+            raise ValueError("the platform's jobs have no cluster policy")
+        return policy.id
+
     def outputs(self) -> dict[str, Any]:
         """The stack outputs contract (schema/outputs.schema.json): names are an API."""
         foundation, identity = self.foundation, self.identity
@@ -267,6 +273,8 @@ class Platform(pulumi.ComponentResource):
             "integrationTestJobId": self.jobs.job_ids[INTEGRATION_TESTS],
             "medallionJobId": self.jobs.job_ids[MEDALLION],
             "jobUrls": self.jobs.job_urls,
+            "jobsCatalog": self.config.jobs_catalog,
+            "clusterPolicyId": self._cluster_policy_id(),
             "codeFolder": self.workspace_code.folder,
             "warehouseId": self.observability.warehouse_id,
             "warehouseHttpPath": self.observability.warehouse_http_path,

@@ -148,7 +148,7 @@ def targets_document(stack: str, outputs: Mapping[str, Any], *, outputs_file: bo
 
 def _stack_target(values: _Outputs, tier: Tier) -> dict[str, Any]:
     stack = values.stack
-    catalog = values.texts("catalogNames")[0]
+    catalog = values.text("jobsCatalog")
     groups = values.texts("groupNames")
     admins = f"{stack}-{ADMIN_GROUP}"
     if admins not in groups:
@@ -183,7 +183,12 @@ def _stack_target(values: _Outputs, tier: Tier) -> dict[str, Any]:
     if traits(tier).schedules_paused:
         # As the platform's own jobs: paused unless a job's schedule says otherwise.
         target["presets"] = {"trigger_pause_status": "PAUSED"}
-    target["variables"] = _variables(values, catalog, "")
+    # The job runner creates clusters only through the stack's cluster policy (it has no
+    # unrestricted cluster creation; components/jobs.py grants it CAN_USE on the policy).
+    target["variables"] = {
+        **_variables(values, catalog, ""),
+        "cluster_policy_id": values.text("clusterPolicyId"),
+    }
     target["permissions"] = permissions
     return target
 
@@ -221,7 +226,11 @@ def _sandbox_target(values: _Outputs) -> dict[str, Any]:
             # written down so the file says it, and a reviewer need not know the default.
             "trigger_pause_status": "PAUSED",
         },
-        "variables": _variables(values, catalog, prefix),
+        # No cluster policy: a sandbox's developer creates clusters with their own
+        # entitlement, and the policy pack keeps them to the sandbox size. Empty is left
+        # out of the request (databricks-sdk-go service/compute: `policy_id,omitempty`,
+        # a zero value sent only through ForceSendFields).
+        "variables": {**_variables(values, catalog, prefix), "cluster_policy_id": ""},
         "permissions": [
             _permission("CAN_MANAGE", user_name=owner),
             *(

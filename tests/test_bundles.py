@@ -32,25 +32,25 @@ EXAMPLE = PROJECT_ROOT / "examples" / "bundle"
 REGENERATE = "DATAOPS_REGENERATE_EXAMPLES"
 
 # A sandbox's outputs, as the sandbox tier (built beside this command) promises them.
-SANDBOX_STACK = "ben-okafor-feature-orders-v2-3f9a1c2b7e"
+SANDBOX_STACK = "ben-okafor-feature-orders-v2-e799d33a2d"
 SANDBOX_OUTPUTS: dict[str, Any] = {
     "environment": "sandbox",
     "baseStack": "dev",
-    "sandboxNamespace": "ben-okafor-feature-orders-v2-3f9a1c2b7e",
+    "sandboxNamespace": "ben-okafor-feature-orders-v2-e799d33a2d",
     "sandboxOwner": "ben.okafor@datanova.eu",
     "sandboxBranch": "feature/orders-v2",
     "sandboxCreatedAt": "2026-12-02T16:30:00Z",
     "workspaceUrl": "https://adb-1234567890123456.7.azuredatabricks.net",
     "catalogNames": ["dev"],
-    "schemaPrefix": "sbx_ben_okafor_feature_orders_v2_3f9a1c2b7e_",
+    "schemaPrefix": "sbx_ben_okafor_feature_orders_v2_e799d33a2d_",
     "schemaNames": [
-        "dev.sbx_ben_okafor_feature_orders_v2_3f9a1c2b7e_bronze",
-        "dev.sbx_ben_okafor_feature_orders_v2_3f9a1c2b7e_silver",
-        "dev.sbx_ben_okafor_feature_orders_v2_3f9a1c2b7e_gold",
+        "dev.sbx_ben_okafor_feature_orders_v2_e799d33a2d_bronze",
+        "dev.sbx_ben_okafor_feature_orders_v2_e799d33a2d_silver",
+        "dev.sbx_ben_okafor_feature_orders_v2_e799d33a2d_gold",
     ],
     "groupNames": ["dev-platform-admins", "dev-data-engineers", "dev-analysts"],
     "reviewerGroups": ["dev-data-engineers"],
-    "codeFolder": "/Users/ben.okafor@datanova.eu/sandboxes/ben-okafor-feature-orders-v2-3f9a1c2b7e",
+    "codeFolder": "/Users/ben.okafor@datanova.eu/sandboxes/ben-okafor-feature-orders-v2-e799d33a2d",
     "gitSyncJobId": "123",
     "integrationTestJobId": "124",
     "medallionJobId": "125",
@@ -60,7 +60,7 @@ SANDBOX_OUTPUTS: dict[str, Any] = {
         "medallion": "https://adb-1234567890123456.7.azuredatabricks.net/jobs/125",
     },
 }
-SBX = "sbx_ben_okafor_feature_orders_v2_3f9a1c2b7e_"
+SBX = "sbx_ben_okafor_feature_orders_v2_e799d33a2d_"
 
 
 def outputs_of(plan: Callable[[str], Plan], stack: str) -> dict[str, Any]:
@@ -92,12 +92,15 @@ def test_staging_and_prod_deploy_as_ci_and_run_as_the_job_runner_outside_shared(
         {"level": "CAN_VIEW", "service_principal_name": runner},
     ]
     assert target["variables"] == {
-        "catalog": stack,
+        "catalog": outputs["jobsCatalog"],
         "schema_prefix": "",
         "bronze_schema": "bronze",
         "silver_schema": "silver",
         "gold_schema": "gold",
+        # The job runner creates clusters only through the stack's policy.
+        "cluster_policy_id": outputs["clusterPolicyId"],
     }
+    assert outputs["jobsCatalog"] == stack
 
 
 def test_schedules_are_paused_where_the_tier_pauses_the_platforms_own(
@@ -143,6 +146,7 @@ def test_sandbox_is_the_owners_development_copy_in_its_own_schemas() -> None:
             "bronze_schema": f"{SBX}bronze",
             "silver_schema": f"{SBX}silver",
             "gold_schema": f"{SBX}gold",
+            "cluster_policy_id": "",
         },
         "permissions": [
             {"level": "CAN_MANAGE", "user_name": owner},
@@ -201,7 +205,8 @@ def test_missing_output_is_refused_naming_the_key(plan: Callable[[str], Plan]) -
         ({"deployerApplicationId": "deployer"}, "application id (a UUID)"),
         ({"groupNames": "staging-analysts"}, "expected a list of names"),
         ({"groupNames": ["staging-analysts"]}, "no 'groupNames' entry 'staging-platform-admins'"),
-        ({"catalogNames": []}, "expected at least one name"),
+        ({"jobsCatalog": None}, "'jobsCatalog' = None; expected a string"),
+        ({"clusterPolicyId": None}, "'clusterPolicyId' = None; expected a string"),
         ({"schemaNames": ["staging.bronze"]}, "no 'schemaNames' entry 'staging.silver'"),
         ({"codeFolder": "/Shared/dataops/staging"}, "under /Shared, which others than"),
         ({"codeFolder": "/Workspace/Users/a@b.eu/x"}, "under /Users, which others than"),

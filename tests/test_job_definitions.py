@@ -688,7 +688,7 @@ def test_the_medallion_schemas_are_the_job_codes() -> None:
 
 # ---------------------------------------------------------------------- schema prefix
 
-SANDBOX = "sbx_ben_okafor_feature_orders_v2_3f9a1c2b7e_"
+SANDBOX = "sbx_ben_okafor_feature_orders_v2_e799d33a2d_"
 
 
 def _with_schema_prefix(monkeypatch: pytest.MonkeyPatch, prefix: str) -> None:

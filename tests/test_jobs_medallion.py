@@ -585,7 +585,7 @@ def test_integration_notebook_fails_the_run_with_the_result(
 
 # ---------------------------------------------------------- a sandbox's prefixed schemas
 
-SANDBOX = "sbx_ben_okafor_feature_orders_v2_3f9a1c2b7e_"
+SANDBOX = "sbx_ben_okafor_feature_orders_v2_e799d33a2d_"
 SANDBOX_SCHEMAS = jp.medallion_schemas(SANDBOX)
 
 

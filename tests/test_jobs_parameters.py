@@ -202,7 +202,7 @@ def test_a_notebook_names_every_missing_parameter_with_an_example() -> None:
 
 # ---------------------------------------------------------------------- schema prefix
 
-SANDBOX = "sbx_ben_okafor_feature_orders_v2_3f9a1c2b7e_"
+SANDBOX = "sbx_ben_okafor_feature_orders_v2_e799d33a2d_"
 PREFIXED = (jp.MEDALLION_BRONZE, jp.MEDALLION_SILVER, jp.MEDALLION_GOLD, jp.INTEGRATION_TESTS)
 PREFIX_RULE = (
     "is not a schema name prefix: use lower-case letters, digits and '_', starting with a "

@@ -167,7 +167,7 @@ def pulumi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePulu
         # Named like a sandbox, but not one: upper case is outside the naming rule.
         {"name": "sandbox-Upper", "current": False, "resourceCount": 3},
         {
-            "name": "sandbox-ben-okafor-feature-orders-v2-3f9a1c2b7e",
+            "name": "sandbox-ben-okafor-feature-orders-v2-e799d33a2d",
             "current": True,
             "lastUpdate": "2026-11-20T09:00:00.000Z",
             "resourceCount": 42,
@@ -201,7 +201,7 @@ def pulumi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePulu
             "prod": outputs("ci@example.com", "feature/orders-v2", "2026-01-01T00:00:00Z")
             | {"environment": "prod"},
             "sandbox-Upper": outputs("x@example.com", "feature/orders-v2", "2026-01-01T00:00:00Z"),
-            "sandbox-ben-okafor-feature-orders-v2-3f9a1c2b7e": outputs(
+            "sandbox-ben-okafor-feature-orders-v2-e799d33a2d": outputs(
                 "ben.okafor@example.com", "feature/orders-v2", "2026-11-01T16:30:00Z"
             ),
             "sandbox-ada-spike-0a1b2c3d4e": {},
@@ -243,7 +243,7 @@ def assert_one_line(result: subprocess.CompletedProcess[str], status: int, text:
 
 SANDBOXES = [
     "sandbox-ada-spike-0a1b2c3d4e",
-    "sandbox-ben-okafor-feature-orders-v2-3f9a1c2b7e",
+    "sandbox-ben-okafor-feature-orders-v2-e799d33a2d",
     "sandbox-li-wei-unicode-9f8e7d6c5b",
     "sandbox-sam-fresh-1234567890",
 ]
@@ -257,8 +257,8 @@ def test_list_reads_every_sandbox_and_only_sandboxes(pulumi: FakePulumi) -> None
     assert result.returncode == 0, result.stderr
     records = {record["stack"]: record for record in json.loads(result.stdout)}
     assert sorted(records) == SANDBOXES
-    assert records["sandbox-ben-okafor-feature-orders-v2-3f9a1c2b7e"] == {
-        "stack": "sandbox-ben-okafor-feature-orders-v2-3f9a1c2b7e",
+    assert records["sandbox-ben-okafor-feature-orders-v2-e799d33a2d"] == {
+        "stack": "sandbox-ben-okafor-feature-orders-v2-e799d33a2d",
         "owner": "ben.okafor@example.com",
         "branch": "feature/orders-v2",
         "createdAt": "2026-11-01T16:30:00Z",
@@ -289,8 +289,8 @@ def test_list_table_shows_age_in_days_on_a_fixed_clock(pulumi: FakePulumi) -> No
     header, *rows = result.stdout.splitlines()
     assert header.split() == ["STACK", "OWNER", "BRANCH", "AGE", "(DAYS)", "RESOURCES"]
     cells = {row.split()[0]: row.split() for row in rows}
-    assert cells["sandbox-ben-okafor-feature-orders-v2-3f9a1c2b7e"] == [
-        "sandbox-ben-okafor-feature-orders-v2-3f9a1c2b7e",
+    assert cells["sandbox-ben-okafor-feature-orders-v2-e799d33a2d"] == [
+        "sandbox-ben-okafor-feature-orders-v2-e799d33a2d",
         "ben.okafor@example.com",
         "feature/orders-v2",
         "31",
@@ -350,7 +350,7 @@ def test_a_sandbox_whose_outputs_cannot_be_read_is_listed_and_left_alone(
     swept = dataops(pulumi, "sweep", "--older-than-days", "14")
     assert swept.returncode == 0
     assert f"destroy {stack}" not in pulumi.commands()
-    assert "destroy sandbox-ben-okafor-feature-orders-v2-3f9a1c2b7e" in pulumi.commands()
+    assert "destroy sandbox-ben-okafor-feature-orders-v2-e799d33a2d" in pulumi.commands()
 
 
 def test_text_from_outputs_cannot_drive_the_terminal() -> None:
@@ -364,7 +364,7 @@ def test_text_from_outputs_cannot_drive_the_terminal() -> None:
 
 
 def test_down_destroys_then_removes_the_stack_and_its_file(pulumi: FakePulumi) -> None:
-    stack = "sandbox-ben-okafor-feature-orders-v2-3f9a1c2b7e"
+    stack = "sandbox-ben-okafor-feature-orders-v2-e799d33a2d"
     result = dataops(pulumi, "down", "--stack", stack)
     assert result.returncode == 0, result.stderr
     assert pulumi.commands() == [f"stack output {stack}", f"destroy {stack}", f"stack rm {stack}"]
@@ -413,7 +413,7 @@ def test_sweep_by_branch_destroys_exactly_that_branch_s_sandboxes(
         "dev",
         "prod",
         "sandbox-Upper",
-        "sandbox-ben-okafor-feature-orders-v2-3f9a1c2b7e",
+        "sandbox-ben-okafor-feature-orders-v2-e799d33a2d",
         "sandbox-ada-spike-0a1b2c3d4e",
         "sandbox-sam-fresh-1234567890",
     ]
@@ -428,7 +428,7 @@ def test_sweep_never_touches_dev_or_prod_whatever_their_outputs_say(pulumi: Fake
     result = dataops(pulumi, "sweep", "--branch", "feature/orders-v2")
     assert result.returncode == 0, result.stderr
     assert [call for call in pulumi.calls if set(call) & {"dev", "prod", "sandbox-Upper"}] == []
-    assert "destroy sandbox-ben-okafor-feature-orders-v2-3f9a1c2b7e" in pulumi.commands()
+    assert "destroy sandbox-ben-okafor-feature-orders-v2-e799d33a2d" in pulumi.commands()
     assert {"dev", "prod", "sandbox-Upper"} <= set(pulumi.stacks)
 
 
@@ -440,7 +440,7 @@ def test_sweep_by_age_uses_the_creation_time_else_the_last_update(pulumi: FakePu
     # and sam (3 days) stay, although sam's last update is recent and li-wei's too.
     assert destroyed == [
         "sandbox-ada-spike-0a1b2c3d4e",
-        "sandbox-ben-okafor-feature-orders-v2-3f9a1c2b7e",
+        "sandbox-ben-okafor-feature-orders-v2-e799d33a2d",
     ]
     assert result.stdout.splitlines()[-1] == (
         "sweep: 2 of 4 sandboxes match older than 14 days; destroyed 2"
@@ -474,7 +474,7 @@ def test_dry_run_destroys_nothing(pulumi: FakePulumi) -> None:
 
 
 def test_a_failed_destroy_keeps_its_stack_and_the_others_still_go(pulumi: FakePulumi) -> None:
-    failing = "sandbox-ben-okafor-feature-orders-v2-3f9a1c2b7e"
+    failing = "sandbox-ben-okafor-feature-orders-v2-e799d33a2d"
     pulumi.update(fail={"destroy": [failing]})
     result = dataops(pulumi, "sweep", "--older-than-days", "14")
     assert result.returncode == 1
