@@ -21,7 +21,14 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from components.config import PROJECT, SECRET_KEYS, Privilege, StackConfig, _camel
+from components.config import (
+    PROJECT,
+    SECRET_KEYS,
+    Privilege,
+    SandboxStackConfig,
+    StackConfig,
+    _camel,
+)
 
 OUTPUTS_SCHEMA = Path(__file__).resolve().parent.parent / "schema" / "outputs.schema.json"
 
@@ -49,6 +56,11 @@ def reference_markdown() -> str:
     lines = ["| Key | Type | Default | Description |", "| --- | --- | --- | --- |"]
     for key, type_text, default, description in _rows(StackConfig, f"{PROJECT}:", None):
         lines.append(f"| `{key}` | {type_text} | {default} | {description} |")
+    # A sandbox's own keys, written by `python -m dataops sandbox config`, never by hand.
+    for key, type_text, default, description in _rows(SandboxStackConfig, f"{PROJECT}:", None):
+        if key.startswith(f"{PROJECT}:sandbox"):
+            text = f"Sandbox stacks only (generated): {description}"
+            lines.append(f"| `{key}` | {type_text} | {default} | {text} |")
     for key, description in SECRET_KEYS.items():
         lines.append(
             f"| `{PROJECT}:{key}` | secret string | unset | {description}; "
