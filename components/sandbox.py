@@ -226,7 +226,12 @@ class Sandbox(pulumi.ComponentResource):
         self.workspace_code = code = WorkspaceCode(
             f"{name}-code",
             WorkspaceCodeArgs(
-                folder=names.code_folder, manager=developer, reader_groups=reviewers, reader=None
+                folder=names.code_folder,
+                manager=developer,
+                reader_groups=reviewers,
+                reader=None,
+                # `sandbox down` leaves nothing: the backup's reports are written in here.
+                delete_everything=True,
             ),
             on_workspace,
         )

@@ -48,6 +48,10 @@ class WorkspaceCodeArgs:
     reader: Principal | None
     # The groups and principals the folder's ACL names exist in the workspace only then.
     principals_ready: Sequence[pulumi.Resource] = field(default=())
+    # A destroy removes the code folder with whatever runs left in it (a sandbox's backup
+    # reports, a developer's scratch notebooks). Off for platform stacks: there a destroy
+    # refuses a folder someone added to by hand.
+    delete_everything: bool = False
     repo_root: Path = PROJECT_ROOT
 
 
@@ -81,6 +85,7 @@ class WorkspaceCode(pulumi.ComponentResource):
             self.directories[relative] = databricks.Directory(
                 f"{name}-folder-{relative}" if relative else f"{name}-folder",
                 path=self._path(relative),
+                delete_recursive=True if args.delete_everything and not relative else None,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=after),
             )
         root = self.directories[""]

@@ -169,6 +169,11 @@ def test_the_developer_owns_the_schemas_and_the_reviewers_read_them(sandbox: Any
     for schema in plan.of_type("databricks:index/schema:Schema"):
         assert schema.inputs["catalogName"] == "dev" and schema.inputs["forceDestroy"]
         assert "owner" not in schema.inputs  # the developer, who creates it
+    # `sandbox down` removes the code folder with what runs wrote into it (reports).
+    folders = {d.inputs["path"]: d for d in plan.of_type("databricks:index/directory:Directory")}
+    code = SandboxNames(BEN, ORDERS).code_folder
+    assert folders[code].inputs["deleteRecursive"] is True
+    assert all("deleteRecursive" not in d.inputs for path, d in folders.items() if path != code)
 
 
 def test_the_shipped_policy_and_the_developer_access_check_pass(sandbox: Any) -> None:
