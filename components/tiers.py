@@ -10,7 +10,7 @@ pack's enforcement all follow from the row.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Literal
 
@@ -78,6 +78,24 @@ class TierTraits:
     sandbox_max_job_minutes: int | None = None
 
 
+_PROD = TierTraits(
+    protect_data=True,
+    schedules_paused=False,
+    sample_data=False,
+    deploy_branch="main",
+    mandatory_policy=True,
+    production=True,
+    warehouse_size="Small",
+    warehouse_max_clusters=4,
+    network_mode="private",
+    customer_managed_keys=True,
+    max_token_lifetime_days=30,
+    personal_access_tokens=False,
+    enhanced_security_monitoring=True,
+    automatic_cluster_update=True,
+    serverless_egress_restricted=True,
+)
+
 TIERS: Mapping[Tier, TierTraits] = {
     Tier.DEV: TierTraits(
         protect_data=False,
@@ -109,43 +127,19 @@ TIERS: Mapping[Tier, TierTraits] = {
         ),
         sandbox_max_job_minutes=120,
     ),
-    Tier.STAGING: TierTraits(
+    Tier.STAGING: replace(
+        _PROD,
+        # Production-like: the same network, keys and hardening as prod, so a deploy that
+        # works here works there; but its data is test data, rebuilt freely.
         protect_data=False,
         schedules_paused=True,
         sample_data=True,
-        deploy_branch="main",
-        mandatory_policy=True,
         production=False,
-        # Production-like: the latency SLO test runs against this warehouse.
+        # The latency SLO test runs against this warehouse.
         warehouse_size="X-Small",
         warehouse_max_clusters=1,
-        # Production-like: the same network, keys and hardening as prod, so a deploy that
-        # works here works there.
-        network_mode="private",
-        customer_managed_keys=True,
-        max_token_lifetime_days=30,
-        personal_access_tokens=False,
-        enhanced_security_monitoring=True,
-        automatic_cluster_update=True,
-        serverless_egress_restricted=True,
     ),
-    Tier.PROD: TierTraits(
-        protect_data=True,
-        schedules_paused=False,
-        sample_data=False,
-        deploy_branch="main",
-        mandatory_policy=True,
-        production=True,
-        warehouse_size="Small",
-        warehouse_max_clusters=4,
-        network_mode="private",
-        customer_managed_keys=True,
-        max_token_lifetime_days=30,
-        personal_access_tokens=False,
-        enhanced_security_monitoring=True,
-        automatic_cluster_update=True,
-        serverless_egress_restricted=True,
-    ),
+    Tier.PROD: _PROD,
 }
 
 

@@ -20,6 +20,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 FAKE_JWT = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJmYWtlIn0.c2ln"
+# The repository and environment variables the workflows read (vars.*), as a configured
+# repository has them.
+REPOSITORY_VARS = {
+    "ARM_CLIENT_ID": "00000000-0000-0000-0000-0000000000a1",
+    "ARM_TENANT_ID": "00000000-0000-0000-0000-0000000000a2",
+    "ARM_SUBSCRIPTION_ID": "00000000-0000-0000-0000-0000000000a3",
+    "DATABRICKS_CLIENT_ID": "deployer-application-id",
+    "DATABRICKS_ACCOUNT_ID": "00000000-0000-0000-0000-0000000000a4",
+    "PULUMI_BACKEND_URL": "azblob://pulumi-state",
+    "DATAOPS_APP_ID": "123",
+}
 
 
 @dataclass

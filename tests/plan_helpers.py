@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from dataops.engine import Plan, PlannedResource
@@ -13,6 +14,52 @@ from dataops.stackfile import SECRET_PLACEHOLDER_PREFIX
 SHIPPED_STACKS = ("dev", "staging", "prod")
 
 StackDocument = dict[str, Any]
+# A stack file's `config:` mapping, edited by the config tests.
+Config = dict[str, Any]
+
+
+# ------------------------------------------------------------ editing a stack's config
+
+
+def config_at(config: Config, path: str) -> tuple[Any, str | int]:
+    """The container holding 'dataops:key.sub[0].leaf' and the leaf's key."""
+    top, _, rest = path.partition(".")
+    if not rest:
+        return config, top
+    target: Any = config[top]
+    parts = [
+        int(p) if p.isdigit() else p for p in rest.replace("[", ".").replace("]", "").split(".")
+    ]
+    for part in parts[:-1]:
+        target = target[part]
+    return target, parts[-1]
+
+
+def set_config(path: str, value: Any) -> Callable[[Config], None]:
+    """Set the value at 'dataops:key.sub[0].leaf'."""
+
+    def mutate(config: Config) -> None:
+        target, key = config_at(config, path)
+        target[key] = value
+
+    return mutate
+
+
+def delete_config(path: str) -> Callable[[Config], None]:
+    def mutate(config: Config) -> None:
+        target, key = config_at(config, path)
+        del target[key]
+
+    return mutate
+
+
+def append_config(path: str, value: Any) -> Callable[[Config], None]:
+    def mutate(config: Config) -> None:
+        target, key = config_at(config, path)
+        target[key].append(value)
+
+    return mutate
+
 
 # ------------------------------------------------------------- resource type tokens
 # Every type token the tests name, once: a test reads `plan.of_type(CATALOG)`.

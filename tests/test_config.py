@@ -6,60 +6,20 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from plan_helpers import SHIPPED_STACKS, StackDocument
+from plan_helpers import (
+    SHIPPED_STACKS,
+    Config,
+    StackDocument,
+    append_config,
+    delete_config,
+    set_config,
+)
 
 from components.config import ConfigError, StackConfig, Tier, check_shared_singletons
 from dataops.stackfile import StackFileError
 
-Config = dict[str, Any]
 Validate = Callable[[str, StackDocument], StackConfig]
-
-
-def _set(path: str, value: Any) -> Callable[[Config], None]:
-    """Set a value at 'dataops:key.sub[0].leaf' in a stack's config mapping."""
-
-    def mutate(config: Config) -> None:
-        top, _, rest = path.partition(".")
-        if not rest:
-            config[top] = value
-            return
-        target: Any = config[top]
-        parts = rest.replace("[", ".").replace("]", "").split(".")
-        for part in parts[:-1]:
-            target = target[int(part)] if part.isdigit() else target[part]
-        last = parts[-1]
-        if last.isdigit():
-            target[int(last)] = value
-        else:
-            target[last] = value
-
-    return mutate
-
-
-def _delete(path: str) -> Callable[[Config], None]:
-    def mutate(config: Config) -> None:
-        top, _, rest = path.partition(".")
-        if not rest:
-            del config[top]
-            return
-        target: Any = config[top]
-        parts = rest.split(".")
-        for part in parts[:-1]:
-            target = target[part]
-        del target[parts[-1]]
-
-    return mutate
-
-
-def _append(path: str, value: Any) -> Callable[[Config], None]:
-    def mutate(config: Config) -> None:
-        top, _, rest = path.partition(".")
-        target: Any = config[top]
-        for part in rest.replace("[", ".").replace("]", "").split("."):
-            target = target[int(part)] if part.isdigit() else target[part]
-        target.append(value)
-
-    return mutate
+_set, _delete, _append = set_config, delete_config, append_config
 
 
 # A ciphertext as `pulumi config set --secret` writes it (passphrase provider).

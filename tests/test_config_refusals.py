@@ -8,13 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plan_helpers import SHIPPED_STACKS, StackDocument
+from plan_helpers import (
+    SHIPPED_STACKS,
+    Config,
+    StackDocument,
+    append_config,
+    set_config,
+)
 
 from components.config import ConfigError, StackConfig, check_shared_singletons
 from dataops.engine import PROJECT_ROOT, validate_stack
 from dataops.stackfile import apply_project_config, read_project_config, stack_file_from_document
-
-Config = dict[str, Any]
 
 
 def _validate_as(stack: str, document: StackDocument) -> StackConfig:
@@ -219,34 +223,7 @@ def test_stacks_whose_unity_catalog_names_meet_are_refused(
 # ------------------------------------------------------------------ values a service refuses
 
 
-def _at(config: Config, path: str) -> tuple[Any, str | int]:
-    """The container holding 'dataops:key.sub[0].leaf' and the leaf's key."""
-    top, _, rest = path.partition(".")
-    if not rest:
-        return config, top
-    target: Any = config[top]
-    parts = [
-        int(p) if p.isdigit() else p for p in rest.replace("[", ".").replace("]", "").split(".")
-    ]
-    for part in parts[:-1]:
-        target = target[part]
-    return target, parts[-1]
-
-
-def _set(path: str, value: Any) -> Callable[[Config], None]:
-    def mutate(config: Config) -> None:
-        target, key = _at(config, path)
-        target[key] = value
-
-    return mutate
-
-
-def _append(path: str, value: Any) -> Callable[[Config], None]:
-    def mutate(config: Config) -> None:
-        target, key = _at(config, path)
-        target[key].append(value)
-
-    return mutate
+_set, _append = set_config, append_config
 
 
 _CATALOG_TAKES = (

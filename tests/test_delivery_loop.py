@@ -27,6 +27,7 @@ import pytest
 import yaml
 from delivery_fakes import (
     FAKE_JWT,
+    REPOSITORY_VARS,
     FakeServer,
     databricks_routes,
     oidc_routes,
@@ -90,7 +91,7 @@ class Loop:
             "event": {},
         }
         context.update(extra)
-        return {"github": context, "vars": VARS}
+        return {"github": context, "vars": REPOSITORY_VARS}
 
     def push(self, branch: str, run_id: str) -> dict[str, JobRun]:
         context = self.github(run_id, ref=f"refs/heads/{branch}", ref_name=branch)
@@ -116,17 +117,6 @@ class Loop:
             "TEAMS_WEBHOOK_URL": f"{self.teams.url}/webhook",
             "DATAOPS_APP_PRIVATE_KEY": "fake-key",
         }
-
-
-VARS = {
-    "ARM_CLIENT_ID": "00000000-0000-0000-0000-0000000000a1",
-    "ARM_TENANT_ID": "00000000-0000-0000-0000-0000000000a2",
-    "ARM_SUBSCRIPTION_ID": "00000000-0000-0000-0000-0000000000a3",
-    "DATABRICKS_CLIENT_ID": "deployer-application-id",
-    "DATABRICKS_ACCOUNT_ID": "00000000-0000-0000-0000-0000000000a4",
-    "PULUMI_BACKEND_URL": "azblob://pulumi-state",
-    "DATAOPS_APP_ID": "123",
-}
 
 
 def _results(runs: dict[str, JobRun]) -> dict[str, str]:

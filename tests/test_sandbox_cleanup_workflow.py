@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
+from delivery_fakes import REPOSITORY_VARS
 from workflow_runner import ROOT, JobRun, Runner, load, render, work_tree
 
 WORKFLOW = "sandbox-cleanup.yml"
@@ -26,14 +27,6 @@ PATH = ROOT / ".github" / "workflows" / WORKFLOW
 REPO = "acme/dataops"
 DEFAULT_BRANCH = "develop"
 HOSTILE_BRANCH = "feature/naïve-数据 $(touch pwned) `touch pwned2` \"q\" 'x' ;touch pwned3"
-VARS = {
-    "ARM_CLIENT_ID": "00000000-0000-0000-0000-0000000000a1",
-    "ARM_TENANT_ID": "00000000-0000-0000-0000-0000000000a2",
-    "ARM_SUBSCRIPTION_ID": "00000000-0000-0000-0000-0000000000a3",
-    "DATABRICKS_CLIENT_ID": "deployer-application-id",
-    "DATABRICKS_ACCOUNT_ID": "00000000-0000-0000-0000-0000000000a4",
-    "PULUMI_BACKEND_URL": "azblob://pulumi-state",
-}
 RECORDER = """#!/bin/sh
 exec "{python}" -c '
 import json, os, sys
@@ -91,7 +84,7 @@ class Cleanup:
                 "token": "ghs_fake_run_token",
                 "event": {"repository": {"default_branch": DEFAULT_BRANCH}, **event},
             },
-            "vars": {**VARS, **(variables or {})},
+            "vars": {**REPOSITORY_VARS, **(variables or {})},
         }
         return self.runner.run_workflow(WORKFLOW, context, inputs=inputs)
 
