@@ -823,9 +823,7 @@ class AccessReport:
         return next((d for d in self.decisions if d.outcome == "denied"), None)
 
 
-def _callers(
-    plan: Plan, index: _Index, caller: Caller, base: Plan | None
-) -> tuple[set[str], list[Grant]]:
+def _callers(plan: Plan, index: _Index, caller: Caller) -> tuple[set[str], list[Grant]]:
     """The principals the caller acts as, and what it holds from outside the stack."""
     config = plan.config
     if isinstance(config, SandboxStackConfig) != (caller == "developer"):
@@ -834,7 +832,7 @@ def _callers(
             "sandbox's caller is its developer, a platform stack's bootstrap or ci"
         )
     if isinstance(config, SandboxStackConfig):
-        return {DEVELOPER}, _developer_holds(plan, config, base)
+        return {DEVELOPER}, _developer_holds(plan, config)
     if caller == "bootstrap":
         admins = config.names(plan.stack).group(config.identity.admin_group)
         given = [
@@ -921,9 +919,10 @@ def _holds(
     return None
 
 
-def _developer_holds(plan: Plan, config: SandboxStackConfig, base: Plan | None) -> list[Grant]:
+def _developer_holds(plan: Plan, config: SandboxStackConfig) -> list[Grant]:
     """What a sandbox's developer holds: from the base stack's plan, through the groups
     its config puts them in; their home folder; and what they create in the sandbox."""
+    base = plan.base
     if base is None or not isinstance(base.config, StackConfig):
         raise AccessError(f"access: {plan.stack}: the developer check needs its base stack's plan")
     user, names = config.sandbox.user, config.names
@@ -954,13 +953,11 @@ def _developer_holds(plan: Plan, config: SandboxStackConfig, base: Plan | None) 
     return given
 
 
-def check_access(plan: Plan, caller: Caller, base: Plan | None = None) -> AccessReport:
-    """Walk the plan in dependency order; see the module docstring for the rules.
-
-    ``base``: a sandbox's base stack plan, which the developer caller's rights come from.
-    """
+def check_access(plan: Plan, caller: Caller) -> AccessReport:
+    """Walk the plan in dependency order; see the module docstring for the rules (a
+    sandbox's developer holds what its base stack's plan, ``plan.base``, gives them)."""
     index = _Index(plan)
-    acting, holds = _callers(plan, index, caller, base)
+    acting, holds = _callers(plan, index, caller)
     # What the caller holds from outside counts from the start; what a resource of the
     # plan gives it (a creator's ownership), once that resource exists.
     given = [g for g in holds if g.by is None]

@@ -278,15 +278,12 @@ def _diff(root: Path, args: argparse.Namespace) -> int:
 
 def _access(root: Path, args: argparse.Namespace) -> int:
     plan = render_stack_file(read_stack_file(root, args.stack))
-    base = None
     default_callers: tuple[Caller, ...] = ("bootstrap", "ci")
     if isinstance(plan.config, SandboxStackConfig):
-        # The developer's rights come from the base stack's plan.
-        base = render_stack_file(read_stack_file(root, plan.config.sandbox.base_stack))
         default_callers = ("developer",)
     failed = False
     for caller in args.caller or default_callers:
-        report = check_access(plan, caller, base)
+        report = check_access(plan, caller)
         sys.stdout.write(render_report(report))
         if line := denied_line(report):
             print(line, file=sys.stderr)

@@ -46,6 +46,9 @@ class Plan:
     resources: list[PlannedResource]
     outputs: dict[str, Any]
     invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # A sandbox's base stack, rendered for its StackReference (the access check's
+    # developer holds what this plan gives them); None for a platform stack.
+    base: Plan | None = None
 
     def of_type(self, type_token: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -232,9 +235,14 @@ def render_stack_file(stack_file: StackFile) -> Plan:
     # Validate before the runtime starts, so a bad config registers nothing at all.
     stack_config = validate_stack(stack_file)
     config, secret_keys = stack_file.pulumi_config()
-    references = (
-        _base_outputs(stack_file, stack_config)
+    base = (
+        _base_plan(stack_file, stack_config)
         if isinstance(stack_config, SandboxStackConfig)
+        else None
+    )
+    references = (
+        {_reference(stack_config.sandbox.base_stack): base.outputs}
+        if base is not None and isinstance(stack_config, SandboxStackConfig)
         else {}
     )
     recording = run_program(stack_file.stack, config, secret_keys, stack_outputs=references)
@@ -247,6 +255,7 @@ def render_stack_file(stack_file: StackFile) -> Plan:
         outputs=dict(sorted(recording.outputs.items())),
         # Like registrations, calls arrive in scheduler order; sort them for stable plans.
         invokes=sorted(recording.invokes, key=lambda call: (call[0], json.dumps(call[1]))),
+        base=base,
     )
 
 
@@ -254,16 +263,23 @@ def render_stack(stack: str, root: Path = PROJECT_ROOT) -> Plan:
     return render_stack_file(read_stack_file(root, stack))
 
 
-def _base_outputs(stack_file: StackFile, config: SandboxStackConfig) -> dict[str, dict[str, Any]]:
-    """The base stack's outputs as a sandbox reads them, from its offline render."""
+def _base_plan(stack_file: StackFile, config: SandboxStackConfig) -> Plan:
+    """The offline render of a sandbox's base stack, refused (one line) when it cannot
+    host the sandbox."""
     # Imported late: components.sandbox imports the Pulumi SDKs.
-    from components.sandbox import base_problem, base_stack_reference
+    from components.sandbox import base_problem
 
-    base = config.sandbox.base_stack
     # Beside the sandbox's file; a file given by a relative name is the project's.
     root = stack_file.path.parent if stack_file.path.is_absolute() else PROJECT_ROOT
-    base_plan = render_stack_file(read_stack_file(root, base))
-    problem = base_problem(base_plan.outputs, config)
+    base = render_stack_file(read_stack_file(root, config.sandbox.base_stack))
+    problem = base_problem(base.outputs, config)
     if problem is not None:
         raise ConfigError(stack_file.file_name, f"{PROJECT}:sandbox.baseStack", problem)
-    return {base_stack_reference(OFFLINE_ORGANIZATION, PROJECT, base): base_plan.outputs}
+    return base
+
+
+def _reference(base_stack: str) -> str:
+    """The name the sandbox's StackReference reads, in the offline organization."""
+    from components.sandbox import base_stack_reference
+
+    return base_stack_reference(OFFLINE_ORGANIZATION, PROJECT, base_stack)
